@@ -378,3 +378,37 @@ proptest! {
         }
     }
 }
+
+// ---------- parsers never panic; money round-trips ----------
+
+proptest! {
+    #[test]
+    fn money_written_form_round_trips(minor in 0i64..=i64::MAX, unit in prop::sample::select(vec!["USD", "JPY", "KWD", "YT_QUOTA"])) {
+        let m = Money::new(minor, unit.parse().unwrap());
+        prop_assert_eq!(Money::parse(&m.to_string()).unwrap(), m);
+    }
+
+    #[test]
+    fn parsers_never_panic(text in "\\PC{0,200}") {
+        let _ = Money::parse(&text);
+        let _ = parse_json(&text);
+        let _ = Policy::parse("policies/fuzz.toml", &text);
+        let _ = autopack_governance::PolicyTests::parse("policies/fuzz.tests.toml", &text);
+    }
+
+    #[test]
+    fn policy_parser_never_panics_on_near_valid_files(
+        lines in prop::collection::vec(prop::sample::select(vec![
+            "project = \"fuzz\"", "[caps]", "per_day = [\"1.00 USD\"]", "per_action = [\"1 USD\"]",
+            "[domains.etsy]", "operations = [\"get_shop\"]", "auto_approve = [\"get_shop\"]",
+            "raise_tier = { get_shop = \"C\" }", "[domains.etsy.limits]", "hours_utc = \"10:00-09:00\"",
+            "max_notional = \"5.00 USD\"", "approvals_required = 99", "approval_lifetime = \"0m\"",
+            "enabled = false", "bogus = 1", "[[case]]", "x = [", "]",
+        ]), 0..12)
+    ) {
+        let text = lines.join("\n");
+        if let Ok(p) = Policy::parse("policies/fuzz.toml", &text) {
+            let _ = p.check(&common::catalog());
+        }
+    }
+}
