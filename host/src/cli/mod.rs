@@ -1,0 +1,65 @@
+//! The `autopack-host` command line.
+//!
+//! Exit codes: 0 success, 1 a refused or failed operation, 2 bad usage or
+//! configuration (clap's own usage errors also exit 2).
+
+mod plugin;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit code for a refused or failed operation.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for bad usage or configuration.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Autopack Host: the governed gate for side effects of autonomous work.
+#[derive(Debug, Parser)]
+#[command(name = "autopack-host", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Tools for plugin integrators: inspect a component, run one call in the sandbox.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Plugin(cmd) => plugin::run(cmd).await,
+        }
+    })
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOPACK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Prints an error with its stable code and returns the exit code.
+pub(crate) fn fail(code: &str, message: impl std::fmt::Display, exit: u8) -> ExitCode {
+    eprintln!("error[{code}]: {message}");
+    ExitCode::from(exit)
+}
