@@ -112,15 +112,15 @@ impl Runtime {
             source,
         })?;
         let digest = sha256_hex(&bytes);
-        if let Some(expected) = &entry.sha256 {
-            if *expected != digest {
-                return Err(LoadError::DigestMismatch {
-                    domain,
-                    path,
-                    expected: expected.clone(),
-                    actual: digest,
-                });
-            }
+        if let Some(expected) = &entry.sha256
+            && *expected != digest
+        {
+            return Err(LoadError::DigestMismatch {
+                domain,
+                path,
+                expected: expected.clone(),
+                actual: digest,
+            });
         }
         let (grants, secrets) = build_grants(&domain, entry, env)?;
         let inputs = build_inputs(&domain, config, entry)?;
@@ -684,15 +684,15 @@ impl Provider {
     ) -> (Result<Returned, CallError>, Option<Store<CallState>>) {
         let inner = &self.inner;
         let limits = inner.limits;
-        if let Some(dir) = &scratch {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                return (
-                    Err(CallError::Sandbox {
-                        message: format!("scratch dir: {e}"),
-                    }),
-                    None,
-                );
-            }
+        if let Some(dir) = &scratch
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            return (
+                Err(CallError::Sandbox {
+                    message: format!("scratch dir: {e}"),
+                }),
+                None,
+            );
         }
         let gate = EgressGate::new(
             profile,
@@ -884,12 +884,20 @@ fn redact_error(e: wit::ProviderError, r: &Redactor) -> wit::ProviderError {
     }
 }
 
+/// The unit is free text from the plugin, so it is scrubbed like the rest.
+fn redact_amount(a: wit::Amount, r: &Redactor) -> wit::Amount {
+    wit::Amount {
+        minor_units: a.minor_units,
+        unit: r.redact(&a.unit),
+    }
+}
+
 fn redact_outcome(o: wit::Outcome, r: &Redactor) -> wit::Outcome {
     wit::Outcome {
         status: o.status,
         external_ref: o.external_ref.map(|x| r.redact(&x)),
         summary: r.redact(&o.summary),
-        spend: o.spend,
+        spend: o.spend.map(|a| redact_amount(a, r)),
         // The replacement text has no JSON-special characters, so JSON stays JSON.
         data: r.redact(&o.data),
     }
@@ -900,6 +908,7 @@ fn redact_returned(ret: Returned, r: &Redactor) -> Returned {
         Returned::Describe(d) => Returned::Describe(d),
         Returned::Validate(Ok(mut v)) => {
             v.params = r.redact(&v.params);
+            v.spend = v.spend.map(|a| redact_amount(a, r));
             Returned::Validate(Ok(v))
         }
         Returned::Validate(Err(e)) => Returned::Validate(Err(redact_error(e, r))),

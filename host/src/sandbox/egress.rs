@@ -313,7 +313,10 @@ async fn send(
                 reason: "destination_ip_not_public".into(),
             };
         });
-        return Err(HttpError::DestinationIpProhibited);
+        // Same answer as every other refusal of the gate (the SDK maps it to
+        // `HttpError::Denied`), so a plugin sees one kind of "denied" and the
+        // record above says why.
+        return Err(HttpError::HttpRequestDenied);
     }
     let tcp = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&addrs[..])).await
     {
@@ -362,7 +365,29 @@ async fn send(
         .boxed_unsync()
     });
 
-    let response = match tokio::time::timeout(timeout, sender.send_request(request)).await {
+    // hyper's `conn` future is what reads and writes the socket: it must be
+    // polled while we wait for the response, or the request is never written
+    // and every send ends in a timeout. Drive both (as wasmtime-wasi-http's
+    // default sender does) until the response head arrives; whatever is left
+    // of the connection then goes to wasi-http as the body's I/O future.
+    let mut conn = Some(conn);
+    let mut pending = std::pin::pin!(sender.send_request(request));
+    let wait = std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = pending.as_mut().poll(cx) {
+            return Poll::Ready(r.map_err(HttpError::from));
+        }
+        let Some(c) = conn.as_mut() else {
+            return Poll::Pending;
+        };
+        let done = ready!(Pin::new(c).poll(cx));
+        conn = None;
+        match done {
+            // The connection closed cleanly: the response is ready or never comes.
+            Ok(()) => pending.as_mut().poll(cx).map_err(HttpError::from),
+            Err(e) => Poll::Ready(Err(HttpError::from(e))),
+        }
+    });
+    let response = match tokio::time::timeout(timeout, wait).await {
         Err(_) => return Err(HttpError::HttpResponseTimeout),
         Ok(r) => r?,
     };
@@ -382,7 +407,12 @@ async fn send(
         )
         .boxed_unsync()
     });
-    let io = async move { conn.await.map_err(HttpError::from) };
+    let io = async move {
+        match conn {
+            Some(c) => c.await.map_err(HttpError::from),
+            None => Ok(()),
+        }
+    };
     Ok((response, Box::new(io)))
 }
 
@@ -419,17 +449,17 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
         let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
-        if let Some(Ok(f)) = &frame {
-            if let Some(data) = f.data_ref() {
-                self.seen += data.len() as u64;
-                if self.seen > self.max {
-                    self.journal.hit(self.kind);
-                    let max = Some(self.max);
-                    return Poll::Ready(Some(Err(match self.kind {
-                        LimitKind::RequestBody => HttpError::HttpRequestBodySize(max),
-                        _ => HttpError::HttpResponseBodySize(max),
-                    })));
-                }
+        if let Some(Ok(f)) = &frame
+            && let Some(data) = f.data_ref()
+        {
+            self.seen += data.len() as u64;
+            if self.seen > self.max {
+                self.journal.hit(self.kind);
+                let max = Some(self.max);
+                return Poll::Ready(Some(Err(match self.kind {
+                    LimitKind::RequestBody => HttpError::HttpRequestBodySize(max),
+                    _ => HttpError::HttpResponseBodySize(max),
+                })));
             }
         }
         Poll::Ready(frame)

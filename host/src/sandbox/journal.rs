@@ -253,6 +253,11 @@ impl SharedJournal {
         if let Err(reason) = check_artifact_name(name) {
             return Ok(Err(reason));
         }
+        // A name is stored and shown as it is (redacting it would break the
+        // name rules), so a name carrying a secret is refused outright.
+        if self.redactor.contains_secret(name.as_bytes()) {
+            return Ok(Err("artifact name contains a secret value".into()));
+        }
         let mut j = self.lock();
         if j.artifacts.iter().any(|a| a.name == name) {
             return Ok(Err(format!(
@@ -270,7 +275,13 @@ impl SharedJournal {
         let data = self.redactor.redact_bytes(data);
         j.artifacts.push(Artifact {
             name: name.to_string(),
-            content_type: content_type.chars().take(128).collect(),
+            // Redacted before it is cut, so no part of a secret survives.
+            content_type: self
+                .redactor
+                .redact(content_type)
+                .chars()
+                .take(128)
+                .collect(),
             size: data.len(),
             data,
         });
@@ -444,5 +455,18 @@ mod tests {
             j.put_artifact("b", "text/plain", b"123456"),
             Err(LimitKind::Artifacts)
         );
+    }
+
+    #[test]
+    fn artifact_name_and_type_cannot_carry_a_secret() {
+        let j = journal();
+        assert!(matches!(
+            j.put_artifact("k-secret-canary", "text/plain", b"1"),
+            Ok(Err(_))
+        ));
+        assert_eq!(j.put_artifact("a", "text/secret-canary", b"1"), Ok(Ok(())));
+        let taken = j.take();
+        assert_eq!(taken.artifacts.len(), 1);
+        assert_eq!(taken.artifacts[0].content_type, "text/[REDACTED:T]");
     }
 }
