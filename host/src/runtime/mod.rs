@@ -15,7 +15,7 @@ pub mod types;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -114,7 +114,8 @@ impl Runtime {
             engine,
             linker: Arc::new(linker),
             tls,
-            dropper: Dropper::start(),
+            // Half the pool may wait to be dropped; the rest serves new calls.
+            dropper: Dropper::start((options.max_instances as usize / 2).max(1)),
         })
     }
 
@@ -165,30 +166,49 @@ impl Drop for EpochTicker {
 type Chore = Box<dyn FnOnce() + Send>;
 
 /// A background thread that runs [`Chore`]s in order.
+///
+/// The backlog is bounded: a finished store still holds its pool slot until
+/// it is dropped, so if the thread falls behind (a busy machine) callers drop
+/// inline instead of letting the instance pool run dry.
 #[derive(Clone)]
 pub(crate) struct Dropper {
     tx: mpsc::Sender<Chore>,
+    pending: Arc<AtomicUsize>,
+    max_pending: usize,
 }
 
 impl Dropper {
-    fn start() -> Self {
+    fn start(max_pending: usize) -> Self {
         let (tx, rx) = mpsc::channel::<Chore>();
+        let pending = Arc::new(AtomicUsize::new(0));
+        let counter = pending.clone();
         let spawned = std::thread::Builder::new()
             .name("autopack-dropper".into())
             .spawn(move || {
                 for chore in rx {
                     chore();
+                    counter.fetch_sub(1, Ordering::Release);
                 }
             });
         if spawned.is_err() {
             tracing::warn!("no dropper thread; stores are dropped inline");
         }
-        Dropper { tx }
+        Dropper {
+            tx,
+            pending,
+            max_pending,
+        }
     }
 
-    /// Runs `chore` in the background (or here if the thread is gone).
+    /// Runs `chore` in the background, or here if the backlog is full or the thread is gone.
     pub(crate) fn later(&self, chore: Chore) {
+        if self.pending.load(Ordering::Acquire) >= self.max_pending {
+            chore();
+            return;
+        }
+        self.pending.fetch_add(1, Ordering::AcqRel);
         if let Err(mpsc::SendError(chore)) = self.tx.send(chore) {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
             chore();
         }
     }
