@@ -9,8 +9,10 @@
 //!   to stderr; reads the setting `greeting`; stores the artifact
 //!   `report.json`; and returns everything it observed as `data`. Params
 //!   (all optional): `scratch_dir` (default `/scratch`), `input_dir` (default
-//!   `/input/media`), `input_file` (default `hello.txt`). Failures of the
-//!   file steps are reported in `data`, not returned as errors.
+//!   `/input/media`), `input_file` (default `hello.txt`), `leave` (a file name
+//!   to create in the scratch dir and leave there, so a test can check that
+//!   the next call's scratch dir does not have it). Failures of the file
+//!   steps are reported in `data`, not returned as errors.
 //! - `request` (modify): sends the request in params `{method, url, headers?,
 //!   body?}` (`headers` an object of strings; `url` starting with `/` is
 //!   appended to the setting `target`) and returns `{status, headers, body}` as
@@ -68,11 +70,15 @@ fn mode_name(mode: Mode) -> &'static str {
     }
 }
 
-/// Writes, lists, reads back and removes a file in the scratch dir.
-fn scratch_roundtrip(dir: &str, action_id: &str) -> Value {
+/// Writes, lists, reads back and removes a file in the scratch dir; first
+/// writes `leave` (if any), which stays.
+fn scratch_roundtrip(dir: &str, action_id: &str, leave: Option<&str>) -> Value {
     let path = format!("{dir}/wellbehaved.txt");
     let content = format!("written by action {action_id}");
     let steps = || -> std::io::Result<Value> {
+        if let Some(name) = leave {
+            std::fs::write(format!("{dir}/{name}"), &content)?;
+        }
         std::fs::write(&path, &content)?;
         let mut entries: Vec<String> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok())
@@ -103,7 +109,8 @@ fn imports(ctx: &CallContext, p: &Map<String, Value>) -> Value {
         .map(|(_, name)| name)
         .collect();
 
-    let scratch = scratch_roundtrip(opt(p, "scratch_dir", "/scratch"), &ctx.action_id);
+    let leave = p.get("leave").and_then(Value::as_str);
+    let scratch = scratch_roundtrip(opt(p, "scratch_dir", "/scratch"), &ctx.action_id, leave);
     let input_path = format!(
         "{}/{}",
         opt(p, "input_dir", "/input/media"),
@@ -215,7 +222,8 @@ impl Guest for WellBehaved {
             "properties": {
                 "scratch_dir": {"type": "string"},
                 "input_dir": {"type": "string"},
-                "input_file": {"type": "string"}
+                "input_file": {"type": "string"},
+                "leave": {"type": "string"}
             },
             "additionalProperties": false
         });
