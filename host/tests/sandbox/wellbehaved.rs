@@ -363,7 +363,7 @@ async fn provider_error_maps_to_rate_limited_with_retry_after() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn validate_normalizes_params_with_no_network_and_no_filesystem() {
+async fn validate_normalizes_params_and_makes_no_request() {
     let server = FakeServer::start().await;
     let wb = wellbehaved(&server).load().await;
     let report = wb
