@@ -52,6 +52,7 @@ conformance!(
     i2_switches_default_off_and_every_flip_audited,
     i2_switch_off_denies_approved_action_at_execution,
     i2_begin_execution_only_from_approved,
+    i2_unreadable_switches_fail_closed,
     i6_executing_becomes_unknown_on_restart_and_is_not_retried,
     i6_resolve_only_from_unknown,
     i6_twenty_concurrent_begins_of_one_action_start_one,
@@ -630,6 +631,20 @@ mod suite {
             .await
             .unwrap_err();
         assert_eq!(err.code(), "illegal_transition");
+    }
+
+    pub async fn i2_unreadable_switches_fail_closed(env: Env) {
+        switches_on(&env.ledger).await;
+        let other = env.reopen(&LedgerOptions::default()).await;
+        assert_eq!(
+            other.switches_or_unknown().await,
+            Switches::on(["etsy".parse().unwrap()])
+        );
+        other.close().await; // the database can no longer be reached through this handle
+        let err = other.switches().await.unwrap_err();
+        assert_eq!(err.code(), "database_unavailable", "{err}");
+        assert!(err.is_unavailable());
+        assert_eq!(other.switches_or_unknown().await, Switches::Unknown);
     }
 
     pub async fn i6_executing_becomes_unknown_on_restart_and_is_not_retried(env: Env) {
