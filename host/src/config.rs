@@ -249,11 +249,12 @@ impl HostConfig {
                     format!("provider `{}` is configured twice", p.domain),
                 ));
             }
-            if let Some(sha) = &p.sha256 {
-                if sha.len() != 64
+            if let Some(sha) = &p.sha256
+                && (sha.len() != 64
                     || !sha
                         .bytes()
-                        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+                        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+            {
                 {
                     return Err(self.invalid(
                         text,
