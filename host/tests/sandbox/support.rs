@@ -525,10 +525,10 @@ pub fn leaks<T: Debug>(report: &CallReport<T>, needle: &str) -> Vec<String> {
     if result.contains(needle) {
         found.push(format!("result: {result}"));
     }
-    if let Ok(json) = serde_json::to_string(&report.result.as_ref().err()) {
-        if json.contains(needle) {
-            found.push(format!("error json: {json}"));
-        }
+    if let Ok(json) = serde_json::to_string(&report.result.as_ref().err())
+        && json.contains(needle)
+    {
+        found.push(format!("error json: {json}"));
     }
     for line in &report.log {
         if line.message.contains(needle) {
