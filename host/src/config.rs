@@ -59,6 +59,12 @@ pub struct HostConfig {
     /// Where the host keeps its state (scratch dirs, compiled-component cache).
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// The ledger's database URL (`sqlite://…` or `postgres://…`); see [`HostConfig::database_url`].
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// Where the project policies are (default `policies` beside the config file).
+    #[serde(default)]
+    pub policies_dir: Option<PathBuf>,
     /// Engine-wide settings.
     #[serde(default)]
     pub runtime: RuntimeSettings,
@@ -344,6 +350,33 @@ impl HostConfig {
         self.resolve(self.data_dir.as_deref().unwrap_or(Path::new("data")))
     }
 
+    /// The policies dir (default `policies` beside the config file).
+    pub fn policies_dir(&self) -> PathBuf {
+        self.resolve(
+            self.policies_dir
+                .as_deref()
+                .unwrap_or(Path::new("policies")),
+        )
+    }
+
+    /// The ledger's database URL: the `database_url` key, else the secret `DATABASE_URL`
+    /// (`DATABASE_URL_FILE` > `DATABASE_URL`) from `env`, else `sqlite://<data_dir>/autopack.db`.
+    pub fn database_url(
+        &self,
+        env: &dyn crate::secrets::Env,
+    ) -> Result<String, crate::secrets::SecretError> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        if env.var_os("DATABASE_URL_FILE").is_some() || env.var_os("DATABASE_URL").is_some() {
+            return crate::secrets::load_secret("DATABASE_URL", env).map(|s| s.expose().to_owned());
+        }
+        Ok(format!(
+            "sqlite://{}",
+            self.data_dir().join("autopack.db").display()
+        ))
+    }
+
     /// The provider entry for a domain.
     pub fn provider(&self, domain: &str) -> Option<&ProviderConfig> {
         self.providers.iter().find(|p| p.domain == domain)
@@ -515,6 +548,38 @@ memory_mib = 32
         let text = GOOD.replace("memory_mib = 32", "memory_mib = 4096");
         let msg = parse(&text).unwrap_err().to_string();
         assert!(msg.contains("expected 1 to 1024, got 4096"), "{msg}");
+    }
+
+    #[test]
+    fn database_url_and_policies_dir_keys() {
+        let cfg = parse(GOOD).unwrap();
+        let empty = BTreeMap::<String, String>::new();
+        assert_eq!(cfg.policies_dir(), PathBuf::from("/etc/autopack/policies"));
+        assert_eq!(
+            cfg.database_url(&empty).unwrap(),
+            "sqlite:///etc/autopack/state/autopack.db"
+        );
+        let env = BTreeMap::from([(
+            "DATABASE_URL".to_string(),
+            "postgres://u@db/autopack".to_string(),
+        )]);
+        assert_eq!(cfg.database_url(&env).unwrap(), "postgres://u@db/autopack");
+        let text =
+            format!("database_url = \"sqlite:///tmp/x.db\"\npolicies_dir = \"rules\"\n{GOOD}");
+        let cfg = parse(&text).unwrap();
+        assert_eq!(cfg.policies_dir(), PathBuf::from("/etc/autopack/rules"));
+        assert_eq!(cfg.database_url(&env).unwrap(), "sqlite:///tmp/x.db");
+    }
+
+    #[test]
+    fn misspelled_database_key_is_refused() {
+        let msg = parse("database_uri = \"sqlite://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("line 1: key `database_uri`: unknown field"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -6,11 +6,15 @@
 //! - [`secrets`]: secret sources and redaction.
 //! - [`sandbox`]: the capabilities of one call (WASI context, egress gate, journal).
 //! - [`runtime`]: the wasmtime engine, component cache and provider calls.
+//! - [`ledger`]: the action ledger and audit chain (re-exported crate `autopack-ledger`).
+//! - [`service`]: the one service type, [`service::Host`], that the CLI and the API call.
 
 pub use autopack_governance as governance;
+pub use autopack_ledger as ledger;
 
 pub mod cli;
 pub mod config;
 pub mod runtime;
 pub mod sandbox;
 pub mod secrets;
+pub mod service;

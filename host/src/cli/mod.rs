@@ -3,7 +3,12 @@
 //! Exit codes: 0 success, 1 a refused or failed operation, 2 bad usage or
 //! configuration (clap's own usage errors also exit 2).
 
+mod audit;
+mod common;
+mod payload;
 mod plugin;
+mod policy;
+mod switch;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +31,18 @@ enum Command {
     /// Tools for plugin integrators: inspect a component, run one call in the sandbox.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// For project owners: check, test and explain project policies.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Canonical JSON (RFC 8785) of a payload and its SHA-256.
+    #[command(subcommand)]
+    Payload(payload::PayloadCommand),
+    /// For operators: list and flip kill switches (each flip audited).
+    #[command(subcommand)]
+    Switch(switch::SwitchCommand),
+    /// For auditors: verify or export the audit chain.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// Parses the command line and runs it.
@@ -45,6 +62,10 @@ pub fn main() -> ExitCode {
     runtime.block_on(async move {
         match cli.command {
             Command::Plugin(cmd) => plugin::run(cmd).await,
+            Command::Policy(cmd) => policy::run(cmd).await,
+            Command::Payload(cmd) => payload::run(cmd),
+            Command::Switch(cmd) => switch::run(cmd).await,
+            Command::Audit(cmd) => audit::run(cmd).await,
         }
     })
 }
