@@ -9,7 +9,7 @@ use crate::governance::{
 };
 use crate::ledger::{
     Action, ActionPatch, ActionStatus, AuditEvent, BeginOutcome, Denied, ExecutionPlan,
-    ExecutionSnapshot, Finished,
+    ExecutionSnapshot, Finished, LedgerError,
 };
 use crate::runtime::Provider;
 use crate::runtime::types::CallContext;
@@ -231,11 +231,20 @@ impl Host {
             forced_off: self.external_actions_off,
             event: actor.event(now),
         };
-        let started = match self
+        let begun = match self
             .ledger
             .begin_execution(id, now, move |snap| check.run(snap))
-            .await?
+            .await
         {
+            Ok(b) => b,
+            // Another execution finished it since it was read: its recorded result (I5).
+            Err(LedgerError::StateConflict {
+                actual: ActionStatus::Succeeded | ActionStatus::Failed,
+                ..
+            }) => return Ok(self.ledger.get_action(id).await?),
+            Err(e) => return Err(e.into()),
+        };
+        let started = match begun {
             BeginOutcome::Started(a) => *a,
             BeginOutcome::Denied(d) => {
                 return Err(ServiceError::Denied {

@@ -150,7 +150,7 @@ impl Host {
     /// actions `unknown` (I6) and audits the config and policy loads (I10).
     pub async fn start(
         config: &HostConfig,
-        env: &dyn Env,
+        env: &(dyn Env + Sync),
         clock: Arc<dyn Clock>,
     ) -> Result<Host, ServiceError> {
         Host::start_with(config, env, clock, StartOptions::default()).await
@@ -159,7 +159,7 @@ impl Host {
     /// [`Host::start`] with explicit options.
     pub async fn start_with(
         config: &HostConfig,
-        env: &dyn Env,
+        env: &(dyn Env + Sync),
         clock: Arc<dyn Clock>,
         opts: StartOptions,
     ) -> Result<Host, ServiceError> {
@@ -170,7 +170,7 @@ impl Host {
     /// no recovery, no load records (`policy explain`).
     pub async fn load(
         config: &HostConfig,
-        env: &dyn Env,
+        env: &(dyn Env + Sync),
         clock: Arc<dyn Clock>,
     ) -> Result<Host, ServiceError> {
         Host::open(
@@ -186,7 +186,7 @@ impl Host {
     /// Opens the ledger only, for switches and audit: no plugin is loaded, no policy read.
     pub async fn admin(
         config: &HostConfig,
-        env: &dyn Env,
+        env: &(dyn Env + Sync),
         clock: Arc<dyn Clock>,
     ) -> Result<Host, ServiceError> {
         Host::open(config, env, clock, StartOptions::default(), Purpose::Admin).await
@@ -194,7 +194,7 @@ impl Host {
 
     async fn open(
         config: &HostConfig,
-        env: &dyn Env,
+        env: &(dyn Env + Sync),
         clock: Arc<dyn Clock>,
         opts: StartOptions,
         purpose: Purpose,

@@ -18,7 +18,9 @@
 //!   appended to the setting `target`) and returns `{status, headers, body}` as
 //!   `data`. A request the host's gate refuses comes back as
 //!   `provider-error::denied`; any other transport failure as
-//!   `provider-error::provider` with code `transport`.
+//!   `provider-error::provider` with code `transport`. An optional `spend`
+//!   (`{minor_units, unit}`) is declared by `validate` and reported as the
+//!   actual spend by `execute`, so governance tests can exercise spend caps.
 //! - `fail` (read): always `provider-error::rate-limited` with
 //!   `retry-after-seconds` 7, to test error mapping.
 //!
@@ -29,8 +31,8 @@
 use autopack_sdk::host::{self, LogLevel};
 use autopack_sdk::http::{HttpError, Request};
 use autopack_sdk::types::{
-    CallContext, Effect, Mode, Operation, Outcome, OutcomeStatus, ProviderError, ProviderFailure,
-    ProviderInfo, RateLimit, SpendSource, Validated,
+    Amount, CallContext, Effect, Mode, Operation, Outcome, OutcomeStatus, ProviderError,
+    ProviderFailure, ProviderInfo, RateLimit, SpendSource, Validated,
 };
 use autopack_sdk::{Guest, export_provider, invalid, params};
 use serde_json::{Map, Value, json};
@@ -165,6 +167,23 @@ fn imports(ctx: &CallContext, p: &Map<String, Value>) -> Value {
     report
 }
 
+/// The optional `spend` param: `{minor_units, unit}`.
+fn spend_param(p: &Map<String, Value>) -> Result<Option<Amount>, ProviderError> {
+    let Some(s) = p.get("spend") else {
+        return Ok(None);
+    };
+    let minor_units = s["minor_units"]
+        .as_i64()
+        .ok_or_else(|| invalid("/spend/minor_units", "must be an integer"))?;
+    let unit = s["unit"]
+        .as_str()
+        .ok_or_else(|| invalid("/spend/unit", "must be a string"))?;
+    Ok(Some(Amount {
+        minor_units,
+        unit: unit.into(),
+    }))
+}
+
 fn request(p: &Map<String, Value>) -> Result<Outcome, ProviderError> {
     let method = params::str(p, "method")?;
     let url = params::str(p, "url")?;
@@ -198,7 +217,7 @@ fn request(p: &Map<String, Value>) -> Result<Outcome, ProviderError> {
                 status: OutcomeStatus::Completed,
                 external_ref: None,
                 summary: format!("{method} {url} answered {}", resp.status),
-                spend: None,
+                spend: spend_param(p)?,
                 data: json!({"status": resp.status, "headers": headers, "body": resp.text()})
                     .to_string(),
             })
@@ -233,7 +252,16 @@ impl Guest for WellBehaved {
                 "method": {"type": "string"},
                 "url": {"type": "string"},
                 "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                "body": {"type": "string"}
+                "body": {"type": "string"},
+                "spend": {
+                    "type": "object",
+                    "properties": {
+                        "minor_units": {"type": "integer"},
+                        "unit": {"type": "string"}
+                    },
+                    "required": ["minor_units", "unit"],
+                    "additionalProperties": false
+                }
             },
             "required": ["method", "url"],
             "additionalProperties": false
@@ -248,7 +276,10 @@ impl Guest for WellBehaved {
                     Effect::Read,
                     dirs,
                 ),
-                op("request", "Send one HTTP request.", Effect::Modify, request),
+                Operation {
+                    spend: SpendSource::Computed("`spend` in params, if given".into()),
+                    ..op("request", "Send one HTTP request.", Effect::Modify, request)
+                },
                 op(
                     "fail",
                     "Always rate limited (retry after 7 s).",
@@ -269,18 +300,20 @@ impl Guest for WellBehaved {
         p: String,
     ) -> Result<Validated, ProviderError> {
         let mut map = object(&p)?;
+        let mut spend = None;
         match operation.as_str() {
             "imports" | "fail" => {}
             "request" => {
                 let method = params::str(&map, "method")?.to_ascii_uppercase();
                 params::str(&map, "url")?;
                 map.insert("method".into(), Value::String(method));
+                spend = spend_param(&map)?;
             }
             other => return Err(invalid("", format!("unknown operation `{other}`"))),
         }
         Ok(Validated {
             params: Value::Object(map).to_string(),
-            spend: None,
+            spend,
         })
     }
 
