@@ -18,6 +18,14 @@ use std::time::{Duration, Instant};
 const WARMUP: usize = 2_000;
 const CALLS: usize = 20_000;
 
+/// Calls per series; `AUTOPACK_BENCH_CALLS` shortens a run (e.g. under callgrind).
+fn calls() -> usize {
+    std::env::var("AUTOPACK_BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CALLS)
+}
+
 fn config_for(components: &[(&str, &str)], data_dir: &Path) -> HostConfig {
     let mut text = format!("data_dir = {:?}\n", data_dir.display().to_string());
     for (domain, path) in components {
@@ -29,6 +37,79 @@ fn config_for(components: &[(&str, &str)], data_dir: &Path) -> HostConfig {
         }
     }
     HostConfig::parse(&text, Path::new("bench.toml"), data_dir).unwrap()
+}
+
+/// A config for one first-party provider pointed at a loopback base URL, with
+/// a credential rule for every secret it needs (values come from `bench_env`).
+fn provider_config(domain: &str, component: &str, secrets: &[&str], data_dir: &Path) -> HostConfig {
+    let base = "http://127.0.0.1:9";
+    let mut text = format!(
+        "data_dir = {:?}\n[[providers]]\ndomain = \"{domain}\"\ncomponent = {component:?}\norigins = [\"{base}\"]\n[providers.settings]\nbase_url = \"{base}\"\n",
+        data_dir.display().to_string()
+    );
+    for (i, secret) in secrets.iter().enumerate() {
+        text.push_str(&format!(
+            "[[providers.credentials]]\norigin = \"{base}\"\nheader = \"x-bench-{i}\"\nvalue = \"{{{secret}}}\"\n"
+        ));
+    }
+    HostConfig::parse(&text, Path::new("bench.toml"), data_dir).unwrap()
+}
+
+fn bench_env(secrets: &[&str]) -> BTreeMap<String, String> {
+    secrets
+        .iter()
+        .map(|s| (s.to_string(), format!("bench-secret-value-{s}")))
+        .collect()
+}
+
+/// Fresh-instance validate of one operation of each first-party provider (pooling + pre).
+async fn provider_validates() {
+    let cases: [(&str, &str, &[&str], &str, &str); 4] = [
+        (
+            "etsy",
+            autopack_test_artifacts::AUTOPACK_ETSY,
+            &["ETSY_API_KEY", "ETSY_OAUTH_TOKEN"],
+            "publish_listing",
+            r#"{"listing_id":1234567}"#,
+        ),
+        (
+            "trading",
+            autopack_test_artifacts::AUTOPACK_TRADING,
+            &["APCA_API_KEY_ID", "APCA_API_SECRET_KEY"],
+            "place_order",
+            r#"{"symbol":"aapl","side":"buy","type":"limit","qty":"2","limit_price":"101.25"}"#,
+        ),
+        (
+            "shopify",
+            autopack_test_artifacts::AUTOPACK_SHOPIFY,
+            &["SHOPIFY_ACCESS_TOKEN"],
+            "update_price",
+            r#"{"product_id":"gid://shopify/Product/1","variant_id":"gid://shopify/ProductVariant/2","price":"19.99"}"#,
+        ),
+        (
+            "youtube",
+            autopack_test_artifacts::AUTOPACK_YOUTUBE,
+            &["YOUTUBE_OAUTH_TOKEN"],
+            "set_privacy",
+            r#"{"video_id":"dQw4w9WgXcQ","privacy_status":"public"}"#,
+        ),
+    ];
+    let rt = Runtime::new(&RuntimeOptions {
+        pooling: true,
+        max_instances: 64,
+        cache_dir: None,
+    })
+    .unwrap();
+    for (domain, component, secrets, op, params) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = provider_config(domain, component, secrets, dir.path());
+        let provider = rt
+            .load_provider(&cfg, cfg.provider(domain).unwrap(), &bench_env(secrets))
+            .await
+            .unwrap();
+        let samples = validate_series(&provider, op, params).await;
+        report(&format!("validate {domain}/{op}, pooling + pre"), samples);
+    }
 }
 
 fn stats(mut samples: Vec<Duration>) -> (Duration, Duration, Duration) {
@@ -65,12 +146,12 @@ async fn validate_series(provider: &Provider, op: &str, params: &str) -> Vec<Dur
         idempotency_key: "bench".into(),
         mode: Mode::DryRun,
     };
-    for _ in 0..WARMUP {
+    for _ in 0..WARMUP.min(calls()) {
         let r = provider.validate(&ctx, op, params).await;
         assert!(r.result.is_ok(), "{:?}", r.result);
     }
-    let mut samples = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
+    let mut samples = Vec::with_capacity(calls());
+    for _ in 0..calls() {
         let t = Instant::now();
         let r = provider.validate(&ctx, op, params).await;
         samples.push(t.elapsed());
@@ -83,7 +164,13 @@ async fn validate_series(provider: &Provider, op: &str, params: &str) -> Vec<Dur
 async fn fresh_instance_validate(name: &str, component: &str, op: &str, params: &str) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config_for(&[(name, component)], dir.path());
-    for pooling in [true, false] {
+    // Under valgrind the pool's address-space reservation cannot be made.
+    let modes: &[bool] = if std::env::var_os("AUTOPACK_BENCH_NO_POOLING").is_some() {
+        &[false]
+    } else {
+        &[true, false]
+    };
+    for &pooling in modes {
         let rt = Runtime::new(&RuntimeOptions {
             pooling,
             max_instances: 64,
@@ -147,6 +234,7 @@ async fn warm_cache_start(components: &[(&str, &str)]) {
 }
 
 fn main() {
+    let only_validate = std::env::var_os("AUTOPACK_BENCH_ONLY_VALIDATE").is_some();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -159,6 +247,10 @@ fn main() {
             r#"{"text":"hello"}"#,
         )
         .await;
+        provider_validates().await;
+        if only_validate {
+            return;
+        }
         let providers = [
             ("example", autopack_test_artifacts::AUTOPACK_EXAMPLE),
             ("hostile_recurse", autopack_test_artifacts::HOSTILE_RECURSE),

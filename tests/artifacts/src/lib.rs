@@ -22,7 +22,7 @@
 //! The host's hostile test file names one test function after each hostile
 //! guest, and proves at compile time that none is missing:
 //!
-//! ```ignore
+//! ```text
 //! use autopack_test_artifacts::{foreach_hostile, HOSTILE_LOOP};
 //!
 //! macro_rules! assert_test_exists {
