@@ -115,6 +115,11 @@ pub struct ProviderConfig {
     /// Origins (`scheme://host[:port]`) the provider may call.
     #[serde(default)]
     pub origins: Vec<String>,
+    /// Exact URL paths (`/admin/api/2025-01/graphql.json`) where a `POST` whose
+    /// body is a GraphQL query (no mutation or subscription) counts as a read,
+    /// so the read-only profile allows it on the granted origins.
+    #[serde(default)]
+    pub graphql_read_paths: Vec<String>,
     /// Read-only input directories: guest name → host path (seen at `/input/<name>`).
     #[serde(default)]
     pub input_dirs: BTreeMap<String, PathBuf>,
@@ -275,6 +280,15 @@ impl HostConfig {
                 Origin::parse(o)
                     .map_err(|e| self.invalid(text, at(&format!("origins[{j}]")), e.to_string()))?;
             }
+            for (j, path) in p.graphql_read_paths.iter().enumerate() {
+                if let Err(why) = check_graphql_read_path(path) {
+                    return Err(self.invalid(
+                        text,
+                        at(&format!("graphql_read_paths[{j}]")),
+                        format!("`{path}` {why}"),
+                    ));
+                }
+            }
             for (j, c) in p.credentials.iter().enumerate() {
                 let origin = Origin::parse(&c.origin).map_err(|e| {
                     self.invalid(text, at(&format!("credentials[{j}].origin")), e.to_string())
@@ -389,6 +403,20 @@ pub fn is_domain(s: &str) -> bool {
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
         && s.len() <= 63
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A `graphql_read_paths` entry: an absolute URL path, compared exactly.
+fn check_graphql_read_path(path: &str) -> Result<(), &'static str> {
+    if !path.starts_with('/') {
+        return Err("must be a URL path starting with `/`");
+    }
+    if path.contains(['?', '#']) {
+        return Err("must be a path alone, without a query string or fragment");
+    }
+    if path.contains("//") || http::uri::PathAndQuery::try_from(path).is_err() {
+        return Err("is not a valid URL path");
+    }
+    Ok(())
 }
 
 fn invalid_from_toml(file: &Path, text: &str, e: &toml::de::Error, key: &str) -> ConfigError {
@@ -578,6 +606,55 @@ memory_mib = 32
             .to_string();
         assert!(
             msg.contains("line 1: key `database_uri`: unknown field"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn graphql_read_paths_are_checked() {
+        let good = GOOD.replace(
+            "origins = [\"https://openapi.etsy.com\"]",
+            "origins = [\"https://openapi.etsy.com\"]\ngraphql_read_paths = [\"/admin/api/2025-01/graphql.json\"]",
+        );
+        let cfg = parse(&good).unwrap();
+        assert_eq!(
+            cfg.provider("etsy").unwrap().graphql_read_paths,
+            vec!["/admin/api/2025-01/graphql.json"]
+        );
+        assert!(
+            parse(GOOD).unwrap().providers[0]
+                .graphql_read_paths
+                .is_empty()
+        );
+        for (path, why) in [
+            ("admin/graphql.json", "must be a URL path starting with `/`"),
+            (
+                "/graphql.json?x=1",
+                "must be a path alone, without a query string or fragment",
+            ),
+            (
+                "https://openapi.etsy.com/graphql",
+                "must be a URL path starting with `/`",
+            ),
+            ("/a b", "is not a valid URL path"),
+        ] {
+            let text = good.replace("/admin/api/2025-01/graphql.json", path);
+            let msg = parse(&text).unwrap_err().to_string();
+            assert_eq!(
+                msg,
+                format!(
+                    "config file `autopack-host.toml` line 9: key `providers[0].graphql_read_paths[0]`: `{path}` {why}"
+                ),
+            );
+        }
+        // A wrong type names the key too.
+        let text = good.replace(
+            "[\"/admin/api/2025-01/graphql.json\"]",
+            "\"/admin/api/2025-01/graphql.json\"",
+        );
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(
+            msg.contains("line 9: key `providers[0].graphql_read_paths`"),
             "{msg}"
         );
     }

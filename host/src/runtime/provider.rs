@@ -311,6 +311,7 @@ fn build_grants(
         Grants {
             origins,
             credentials,
+            graphql_read_paths: entry.graphql_read_paths.clone(),
         },
         store,
     ))

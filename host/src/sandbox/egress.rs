@@ -8,7 +8,13 @@
 //! 1. the per-call request budget (`max_requests`; exceeding it fails the call);
 //! 2. the profile: [`Profile::NoNetwork`] (describe, validate) denies all;
 //! 3. the origin (`scheme://host:port`, exact match with a grant);
-//! 4. the method: [`Profile::ReadOnly`] allows only `GET` and `HEAD`;
+//! 4. the method: [`Profile::ReadOnly`] allows only `GET` and `HEAD`, except
+//!    a `POST` (without a query string) to one of the provider's
+//!    `graphql_read_paths`: its body is buffered (at most
+//!    [`graphql::MAX_BODY_BYTES`]) and sent only if [`graphql::classify`]
+//!    finds a GraphQL request made of queries alone; otherwise it is denied
+//!    with `graphql_mutation_in_read_only_profile`, `graphql_body_invalid` or
+//!    `graphql_body_too_large` and recorded like every other denial;
 //! 5. after DNS resolution, the addresses: a granted *host name* must resolve
 //!    only to public addresses (a grant written as an IP literal is the
 //!    operator's explicit permission for that address). The connection goes
@@ -34,6 +40,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+use super::graphql;
 use super::journal::{LimitKind, RecordedRequest, RequestDecision, SharedJournal};
 use super::origin::{Origin, Scheme, is_public_ip};
 
@@ -87,6 +94,9 @@ pub struct Grants {
     pub origins: Vec<Origin>,
     /// Headers injected per origin.
     pub credentials: Vec<Credential>,
+    /// URL paths where a `POST` whose body is a GraphQL query (no mutation)
+    /// is a read, allowed under [`Profile::ReadOnly`] (`graphql_read_paths`).
+    pub graphql_read_paths: Vec<String>,
 }
 
 /// Size and time bounds of the gate.
@@ -132,7 +142,7 @@ impl EgressGate {
     }
 
     /// Decides on a request from what is known before any I/O.
-    fn decide(&mut self, method: &Method, uri: &http::Uri) -> Result<Origin, &'static str> {
+    fn decide(&mut self, method: &Method, uri: &http::Uri) -> Result<Decision, &'static str> {
         self.attempts += 1;
         if self.attempts > self.limits.max_requests {
             self.journal.hit(LimitKind::Requests);
@@ -146,10 +156,31 @@ impl EgressGate {
             return Err("origin_not_granted");
         }
         if self.profile == Profile::ReadOnly && *method != Method::GET && *method != Method::HEAD {
+            if *method == Method::POST && self.is_graphql_read_path(uri) {
+                return Ok(Decision::GraphqlRead(origin));
+            }
             return Err("method_not_allowed_in_read_only_profile");
         }
-        Ok(origin)
+        Ok(Decision::Send(origin))
     }
+
+    /// The URL's path is exactly one of the granted GraphQL read paths, with no query string.
+    fn is_graphql_read_path(&self, uri: &http::Uri) -> bool {
+        uri.query().is_none()
+            && self
+                .grants
+                .graphql_read_paths
+                .iter()
+                .any(|p| p == uri.path())
+    }
+}
+
+/// What the gate does with a request it does not deny outright.
+enum Decision {
+    /// Send it.
+    Send(Origin),
+    /// Buffer and classify the body first; send only a GraphQL read.
+    GraphqlRead(Origin),
 }
 
 /// A new TLS client config trusting the bundled web PKI roots.
@@ -188,9 +219,13 @@ impl WasiHttpHooks for EgressGate {
             body_bytes: 0,
             body_truncated: false,
             decision: match decision {
-                Ok(_) => RequestDecision::Sent {
+                Ok(Decision::Send(_)) => RequestDecision::Sent {
                     status: None,
                     error: None,
+                },
+                // Recorded as denied until the body has been found to be a read.
+                Ok(Decision::GraphqlRead(_)) => RequestDecision::Denied {
+                    reason: graphql::INVALID.to_string(),
                 },
                 Err(reason) => RequestDecision::Denied {
                     reason: reason.to_string(),
@@ -199,8 +234,9 @@ impl WasiHttpHooks for EgressGate {
         };
         let journal = self.journal.clone();
         let index = journal.record_request(record);
-        let origin = match decision {
-            Ok(origin) => origin,
+        let (origin, graphql_read) = match decision {
+            Ok(Decision::Send(origin)) => (origin, false),
+            Ok(Decision::GraphqlRead(origin)) => (origin, true),
             Err(_) => {
                 let (_, body) = request.into_parts();
                 let limits = self.limits;
@@ -227,6 +263,12 @@ impl WasiHttpHooks for EgressGate {
             .map_or(limits.timeout, |t| t.min(limits.timeout));
         let tls = self.tls.clone();
         Box::new(async move {
+            if graphql_read {
+                request = match buffer_graphql_read(request, &journal, index, limits).await {
+                    Ok(request) => request,
+                    Err(()) => return Err(HttpError::HttpRequestDenied),
+                };
+            }
             let result = send(request, &origin, timeout, tls, limits, &journal, index).await;
             if let Err(e) = &result {
                 let text = format!("{e:?}");
@@ -270,6 +312,72 @@ async fn record_denied_body(
         r.body_preview =
             (!preview.is_empty()).then(|| String::from_utf8_lossy(&preview).into_owned());
     });
+}
+
+/// Buffers the body of a `POST` to a GraphQL read path and classifies it:
+/// a read comes back (with the buffered body) and its record turns to sent;
+/// anything else is left recorded as denied, with the reason and the preview.
+async fn buffer_graphql_read(
+    request: http::Request<WasiBody>,
+    journal: &SharedJournal,
+    index: usize,
+    limits: EgressLimits,
+) -> Result<http::Request<WasiBody>, ()> {
+    let (parts, mut body) = request.into_parts();
+    let max = usize::try_from(limits.max_request_body_bytes)
+        .unwrap_or(usize::MAX)
+        .min(graphql::MAX_BODY_BYTES);
+    let mut buf = Vec::new();
+    let mut total: u64 = 0;
+    // `Err(reason)`: the body could not be read whole within the bounds.
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| graphql::INVALID)?;
+            if let Some(data) = frame.data_ref() {
+                total += data.len() as u64;
+                if total > max as u64 {
+                    let room = BODY_PREVIEW_BYTES.saturating_sub(buf.len());
+                    buf.extend_from_slice(&data[..data.len().min(room)]);
+                    return Err(graphql::TOO_LARGE);
+                }
+                buf.extend_from_slice(data);
+            }
+        }
+        Ok(())
+    };
+    // A guest that never finishes its body must not hold the call.
+    let verdict = match tokio::time::timeout(limits.timeout, read).await {
+        Err(_) => Err(graphql::INVALID),
+        Ok(Err(reason)) => Err(reason),
+        Ok(Ok(())) => graphql::classify(&buf),
+    };
+    match verdict {
+        Ok(()) => {
+            journal.update_request(index, |r| {
+                r.decision = RequestDecision::Sent {
+                    status: None,
+                    error: None,
+                };
+            });
+            let body = http_body_util::Full::new(Bytes::from(buf))
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            Ok(http::Request::from_parts(parts, body))
+        }
+        Err(reason) => {
+            let shown = buf.len().min(BODY_PREVIEW_BYTES);
+            journal.update_request(index, |r| {
+                r.decision = RequestDecision::Denied {
+                    reason: reason.to_string(),
+                };
+                r.body_bytes = total;
+                r.body_truncated = total > shown as u64;
+                r.body_preview =
+                    (shown > 0).then(|| String::from_utf8_lossy(&buf[..shown]).into_owned());
+            });
+            Err(())
+        }
+    }
 }
 
 trait Conn: AsyncRead + AsyncWrite + Send + Unpin + 'static {}

@@ -10,6 +10,7 @@
 //! and symlinks cannot leave them.
 
 pub mod egress;
+pub mod graphql;
 pub mod journal;
 pub mod origin;
 

@@ -282,6 +282,7 @@ async fn youtube_requests_conform_to_the_openapi_via_prism() {
         domain: "youtube",
         component: autopack_test_artifacts::AUTOPACK_YOUTUBE,
         origins: vec![origin.clone()],
+        graphql_read_paths: vec![],
         credentials: vec![(
             origin.clone(),
             "Authorization",

@@ -12,6 +12,7 @@ use crate::support::{
 use autopack_host::governance::{Effect, Mode, Tier};
 use autopack_host::runtime::types::{Outcome, OutcomeStatus, ProviderError, SpendSource};
 use autopack_host::sandbox::egress::Profile;
+use autopack_host::sandbox::journal::{RecordedRequest, RequestDecision};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -247,7 +248,8 @@ pub fn shopify(shop: &Shop, hit: &Hit) -> Response {
     )
 }
 
-/// A fake shop and the provider granted its origin.
+/// A fake shop and the provider granted its origin, with the GraphQL
+/// endpoint as a `graphql_read_paths` entry (the documented config).
 pub async fn setup() -> (Recorder<Shop>, Loaded) {
     let fake = Recorder::start(Shop::default(), shopify).await;
     let loaded = load(grant(&fake, vec![("base_url", fake.origin())]))
@@ -261,6 +263,7 @@ fn grant<'a>(fake: &Recorder<Shop>, settings: Vec<(&'a str, String)>) -> Grant<'
         domain: "shopify",
         component: autopack_test_artifacts::AUTOPACK_SHOPIFY,
         origins: vec![fake.origin()],
+        graphql_read_paths: vec![PATH],
         credentials: vec![(
             fake.origin(),
             "X-Shopify-Access-Token",
@@ -302,8 +305,21 @@ async fn matrix(operation: &str, params: Value, live: impl Fn(&Outcome, &Hit)) -
                 );
                 preview_body = sent["body"].clone();
             }
+            (Mode::Live, Profile::ReadOnly) if operation == "get_product" => {
+                // A query to a `graphql_read_paths` entry is a read: it passes.
+                let o = outcome(&report);
+                assert_eq!(o.status, OutcomeStatus::Completed, "{at}");
+                let hits = fake.hits();
+                assert_eq!(hits.len(), 1, "{at}: {hits:?}");
+                assert_eq!(hits[0].key(), format!("POST {PATH}"), "{at}");
+                assert_secret_only_in_header(&hits, TOKEN, "x-shopify-access-token", TOKEN);
+                assert_eq!(hits[0].json(), preview_body, "{at}");
+                assert_eq!(report.requests.len(), 1, "{at}");
+                assert!(!report.requests[0].is_denied(), "{at}");
+                live(o, &hits[0]);
+            }
             (Mode::Live, Profile::ReadOnly) => {
-                // The host refuses the POST; the provider says why, nothing arrives.
+                // The host refuses the mutation; the provider says why, nothing arrives.
                 let e = provider_error(&report);
                 assert!(
                     matches!(e, ProviderError::Denied { message } if message.contains("read-only profile")),
@@ -313,6 +329,11 @@ async fn matrix(operation: &str, params: Value, live: impl Fn(&Outcome, &Hit)) -
                 assert_eq!(report.requests.len(), 1, "{at}");
                 let r = &report.requests[0];
                 assert!(r.is_denied() && r.method == "POST", "{at}: {r:?}");
+                assert_eq!(
+                    denial_reason(r),
+                    "graphql_mutation_in_read_only_profile",
+                    "{at}"
+                );
                 let recorded: Value = serde_json::from_str(r.body_preview.as_deref().unwrap_or(""))
                     .expect("preview json");
                 assert_eq!(
@@ -342,6 +363,147 @@ async fn matrix(operation: &str, params: Value, live: impl Fn(&Outcome, &Hit)) -
         }
     }
     preview_body
+}
+
+fn denial_reason(r: &RecordedRequest) -> &str {
+    match &r.decision {
+        RequestDecision::Denied { reason } => reason,
+        other => panic!("not denied: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn shopify_get_product_live_read_only_is_a_read_with_graphql_read_paths() {
+    let (fake, loaded) = setup().await;
+    let (_, report) = run(
+        &loaded.provider,
+        "get_product",
+        &json!({"product_id": "1001"}),
+        Mode::Live,
+        Profile::ReadOnly,
+    )
+    .await;
+    assert_no_secret(&report, &[TOKEN]);
+    let o = outcome(&report);
+    assert_eq!(o.status, OutcomeStatus::Completed);
+    assert_eq!(o.data["data"]["product"]["title"], "Blue Mug");
+    let hits = fake.hits();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].key(), format!("POST {PATH}"));
+    assert_eq!(hits[0].header("x-shopify-access-token"), Some(TOKEN));
+    assert!(matches!(
+        report.requests[0].decision,
+        RequestDecision::Sent {
+            status: Some(200),
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn shopify_mutation_live_read_only_is_denied_and_writes_nothing() {
+    let (fake, loaded) = setup().await;
+    let (_, report) = run(
+        &loaded.provider,
+        "update_price",
+        &json!({"product_id": "1001", "variant_id": "2001", "price": "1.00"}),
+        Mode::Live,
+        Profile::ReadOnly,
+    )
+    .await;
+    assert_no_secret(&report, &[TOKEN]);
+    let e = provider_error(&report);
+    assert!(matches!(e, ProviderError::Denied { .. }), "{e:?}");
+    assert!(fake.hits().is_empty(), "a write reached the shop");
+    assert_eq!(report.requests.len(), 1);
+    let r = &report.requests[0];
+    assert_eq!(denial_reason(r), "graphql_mutation_in_read_only_profile");
+    // Recorded with its body, like every denial: that is the preview.
+    let preview: Value =
+        serde_json::from_str(r.body_preview.as_deref().expect("preview")).expect("json");
+    assert!(
+        preview["query"]
+            .as_str()
+            .expect("query")
+            .starts_with("mutation UpdatePrice")
+    );
+    assert_eq!(preview["variables"]["variants"][0]["price"], "1.00");
+    assert_eq!(
+        r.body_bytes,
+        r.body_preview.as_ref().expect("p").len() as u64
+    );
+}
+
+#[tokio::test]
+async fn shopify_oversized_body_to_a_read_path_is_denied_unparsed() {
+    // 65 535 four-byte characters: valid params, a body above the gate's 256 KiB.
+    let (fake, loaded) = setup().await;
+    let (_, report) = run(
+        &loaded.provider,
+        "create_draft_product",
+        &json!({"title": "Mug", "description_html": "\u{1F600}".repeat(65_535)}),
+        Mode::Live,
+        Profile::ReadOnly,
+    )
+    .await;
+    assert!(matches!(
+        provider_error(&report),
+        ProviderError::Denied { .. }
+    ));
+    assert!(fake.hits().is_empty());
+    let r = &report.requests[0];
+    assert_eq!(denial_reason(r), "graphql_body_too_large");
+    assert!(r.body_truncated && r.body_bytes > 256 * 1024, "{r:?}");
+    assert!(
+        r.body_preview
+            .as_deref()
+            .expect("preview")
+            .starts_with("{\"query\"")
+    );
+}
+
+#[tokio::test]
+async fn shopify_get_product_without_graphql_read_paths_stays_denied() {
+    let fake = Recorder::start(Shop::default(), shopify).await;
+    let mut g = grant(&fake, vec![("base_url", fake.origin())]);
+    g.graphql_read_paths = vec![];
+    let loaded = load(g).await.expect("load");
+    let (_, report) = run(
+        &loaded.provider,
+        "get_product",
+        &json!({"product_id": "1001"}),
+        Mode::Live,
+        Profile::ReadOnly,
+    )
+    .await;
+    let e = provider_error(&report);
+    assert!(
+        matches!(e, ProviderError::Denied { message } if message.contains("read-only profile")),
+        "{e:?}"
+    );
+    assert!(fake.hits().is_empty());
+    assert_eq!(report.requests.len(), 1);
+    assert_eq!(
+        denial_reason(&report.requests[0]),
+        "method_not_allowed_in_read_only_profile"
+    );
+    // Another path of the same origin is not a read path either.
+    let mut g = grant(&fake, vec![("base_url", fake.origin())]);
+    g.graphql_read_paths = vec!["/admin/api/2024-10/graphql.json"];
+    let loaded = load(g).await.expect("load");
+    let (_, report) = run(
+        &loaded.provider,
+        "get_product",
+        &json!({"product_id": "1001"}),
+        Mode::Live,
+        Profile::ReadOnly,
+    )
+    .await;
+    assert_eq!(
+        denial_reason(&report.requests[0]),
+        "method_not_allowed_in_read_only_profile"
+    );
+    assert!(fake.hits().is_empty());
 }
 
 #[tokio::test]

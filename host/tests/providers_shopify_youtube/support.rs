@@ -245,6 +245,8 @@ pub struct Grant<'a> {
     pub component: &'a str,
     /// Granted origins.
     pub origins: Vec<String>,
+    /// `graphql_read_paths` (none: the key is left out).
+    pub graphql_read_paths: Vec<&'a str>,
     /// `(origin, header, value template)`.
     pub credentials: Vec<(String, &'a str, &'a str)>,
     /// Settings.
@@ -274,6 +276,17 @@ pub async fn load(grant: Grant<'_>) -> Result<Loaded, String> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if !grant.graphql_read_paths.is_empty() {
+        text += &format!(
+            "graphql_read_paths = [{}]\n",
+            grant
+                .graphql_read_paths
+                .iter()
+                .map(|p| toml_str(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if let Some(files) = &grant.media {
         let media = dir.path().join("media");
         std::fs::create_dir_all(&media).expect("media dir");

@@ -452,6 +452,7 @@ pub async fn setup_with(
         domain: "youtube",
         component: autopack_test_artifacts::AUTOPACK_YOUTUBE,
         origins: vec![fake.origin()],
+        graphql_read_paths: vec![],
         credentials: vec![(
             fake.origin(),
             "Authorization",
@@ -549,6 +550,7 @@ async fn youtube_describe_defaults_to_googleapis_and_declares_quota() {
         domain: "youtube",
         component: autopack_test_artifacts::AUTOPACK_YOUTUBE,
         origins: vec!["https://www.googleapis.com".into()],
+        graphql_read_paths: vec![],
         credentials: vec![(
             "https://www.googleapis.com".into(),
             "Authorization",
