@@ -47,6 +47,9 @@ fn provider_config(domain: &str, component: &str, secrets: &[&str], data_dir: &P
         "data_dir = {:?}\n[[providers]]\ndomain = \"{domain}\"\ncomponent = {component:?}\norigins = [\"{base}\"]\n[providers.settings]\nbase_url = \"{base}\"\n",
         data_dir.display().to_string()
     );
+    if domain == "etsy" {
+        text.push_str("shop_id = \"5550001\"\n");
+    }
     for (i, secret) in secrets.iter().enumerate() {
         text.push_str(&format!(
             "[[providers.credentials]]\norigin = \"{base}\"\nheader = \"x-bench-{i}\"\nvalue = \"{{{secret}}}\"\n"

@@ -217,8 +217,8 @@ impl Call {
 fn transport(e: HttpError, write: bool) -> ProviderError {
     match e {
         HttpError::Denied => ProviderError::Denied(format!(
-            "{e}: Shopify Admin GraphQL requests are POSTs, which the host's read-only profile \
-             (dry-run and tier A) does not allow"
+            "{e}: Shopify Admin GraphQL requests are POSTs; under the host's read-only profile \
+             only queries to an endpoint the operator listed in `graphql_read_paths` are let out"
         )),
         other => ProviderError::Provider(ProviderFailure {
             code: if write {

@@ -15,10 +15,11 @@
 //! | `delete_product` | delete | `productDelete` |
 //!
 //! Dry-run sends nothing: Shopify's Admin GraphQL API takes queries only as
-//! POST, and the host's read-only profile (dry-run and tier A) allows only
-//! GET/HEAD, so even a read cannot be made there. A dry-run returns the exact
-//! request instead (method, URL, document and variables). See
-//! `docs/providers/shopify.md`.
+//! POST, which the host's read-only profile (dry-run and tier A) lets out
+//! only when the operator lists the endpoint in `graphql_read_paths`, and a
+//! provider cannot know whether that was granted. A dry-run returns the exact
+//! request instead (method, URL, document and variables). A live tier-A
+//! `get_product` does read, given that grant. See `docs/providers/shopify.md`.
 
 mod fields;
 mod graphql;
@@ -580,8 +581,8 @@ impl Guest for Shopify {
             // which the read-only profile of a dry-run refuses.
             let read = operation == "get_product";
             let note = if read {
-                "not read: Shopify Admin GraphQL queries are POST requests, which the host's \
-                 read-only profile does not allow; this is the exact query a live read sends"
+                "not read: Shopify Admin GraphQL queries are POST requests, which a dry-run does \
+                 not send; this is the exact query a live read sends"
             } else {
                 "nothing was sent; this is the exact request a live run sends"
             };
