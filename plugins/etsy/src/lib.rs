@@ -18,7 +18,6 @@
 //! change (when there is one) and returns the exact request it would make.
 
 mod ops;
-mod wire;
 
 use autopack_sdk::http::Response;
 use autopack_sdk::types::{
@@ -27,8 +26,8 @@ use autopack_sdk::types::{
 use autopack_sdk::{Guest, export_provider, host, log, params};
 use serde_json::{Value, json};
 
+use autopack_sdk::rest::{clip, origin_of, status_error};
 use ops::Plan;
-use wire::{clip, origin_of, status_error};
 
 /// The real API.
 const DEFAULT_BASE_URL: &str = "https://openapi.etsy.com";
@@ -64,7 +63,7 @@ fn error_of(resp: &Response) -> ProviderError {
 }
 
 /// Sends a request and returns its JSON body (`null` for 204), or the mapped error.
-fn fetch(call: &wire::Call, base: &str) -> Result<Value, ProviderError> {
+fn fetch(call: &autopack_sdk::rest::Call, base: &str) -> Result<Value, ProviderError> {
     let resp = call.send(base)?;
     if (200..300).contains(&resp.status) {
         Ok(resp.json())

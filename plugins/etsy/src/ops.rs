@@ -6,7 +6,7 @@ use autopack_sdk::invalid;
 use autopack_sdk::types::{Amount, Effect, Operation, ProviderError, SpendSource};
 use serde_json::{Map, Value, json};
 
-use crate::wire::{Body, Call, Decimal};
+use autopack_sdk::rest::{Body, Call, Decimal};
 
 /// Etsy's listing fee in US cents, charged when a listing is published: 0.20 USD.
 pub const LISTING_FEE_CENTS: i64 = 20;

@@ -38,6 +38,7 @@ pub use bindings::autopack::provider::types;
 pub mod http;
 pub mod log;
 pub mod params;
+pub mod rest;
 
 /// Builds a `provider-error::invalid-params` naming the field (a JSON pointer).
 pub fn invalid(field: &str, message: impl Into<String>) -> types::ProviderError {

@@ -22,7 +22,6 @@
 //! position concerned and returns the exact request it would make.
 
 mod ops;
-mod wire;
 
 use autopack_sdk::http::Response;
 use autopack_sdk::types::{
@@ -32,8 +31,8 @@ use autopack_sdk::types::{
 use autopack_sdk::{Guest, export_provider, host, log, params};
 use serde_json::{Value, json};
 
+use autopack_sdk::rest::{Call, Decimal, clip, origin_of, status_error};
 use ops::Plan;
-use wire::{Call, Decimal, clip, origin_of, status_error};
 
 /// Alpaca's paper trading API: the default.
 const PAPER_BASE_URL: &str = "https://paper-api.alpaca.markets";
@@ -113,7 +112,7 @@ fn filled_spend(order: &Value) -> Option<Amount> {
         return None;
     }
     let cents = decimal(&order["filled_qty"])?
-        .mul(decimal(&order["filled_avg_price"])?)?
+        .checked_mul(decimal(&order["filled_avg_price"])?)?
         .ceil_cents()?;
     Some(Amount {
         minor_units: cents,

@@ -7,7 +7,7 @@ use autopack_sdk::invalid;
 use autopack_sdk::types::{Amount, Effect, Operation, ProviderError, SpendSource};
 use serde_json::{Map, Value, json};
 
-use crate::wire::{Body, Call, Decimal, encode};
+use autopack_sdk::rest::{Body, Call, Decimal, encode};
 
 const SIDES: &[&str] = &["buy", "sell"];
 const ORDER_TYPES: &[&str] = &["market", "limit"];
@@ -408,7 +408,7 @@ fn place_order(params: &Map<String, Value>, client_order_id: &str) -> Result<Pla
         (false, ..) => None,
         (true, Some(n), ..) => Some(usd(n, "/notional")?),
         (true, None, Some(q), Some(p), _) => Some(usd(
-            q.mul(p)
+            q.checked_mul(p)
                 .ok_or_else(|| invalid("/qty", "qty × limit_price is too large"))?,
             "/qty",
         )?),

@@ -1,9 +1,11 @@
-//! Request plumbing: the one request an operation makes, its encoding, its
-//! dry-run preview, sending it through the host's gate, and decimals.
+//! REST request plumbing shared by providers: the one request an operation
+//! makes, its encoding (form or JSON), its exact dry-run preview, sending it
+//! through the host's gate, mapping error statuses to the contract's
+//! variants, and exact decimals for prices and quantities.
 
-use autopack_sdk::http::{HttpError, Request, Response};
-use autopack_sdk::invalid;
-use autopack_sdk::types::{ProviderError, ProviderFailure, RateLimit};
+use crate::http::{HttpError, Request, Response};
+use crate::invalid;
+use crate::types::{ProviderError, ProviderFailure, RateLimit};
 use serde_json::{Value, json};
 
 /// A request body.
@@ -13,6 +15,8 @@ pub enum Body {
     None,
     /// `application/x-www-form-urlencoded` pairs, in order.
     Form(Vec<(String, String)>),
+    /// A JSON document.
+    Json(Value),
 }
 
 /// One HTTP request to the provider's API, relative to the base URL.
@@ -57,6 +61,7 @@ impl Call {
         match &self.body {
             Body::None => None,
             Body::Form(pairs) => Some(("application/x-www-form-urlencoded", form_encode(pairs))),
+            Body::Json(v) => Some(("application/json", v.to_string())),
         }
     }
 
@@ -69,6 +74,9 @@ impl Call {
         }
         if let Body::Form(pairs) = &self.body {
             v["form"] = Value::Array(pairs.iter().map(|(k, v)| json!([k, v])).collect());
+        }
+        if let Body::Json(body) = &self.body {
+            v["json"] = body.clone();
         }
         v
     }
@@ -236,6 +244,27 @@ impl Decimal {
     /// Whether it is zero.
     pub fn is_zero(self) -> bool {
         self.units == 0
+    }
+
+    /// The exact product.
+    pub fn checked_mul(self, other: Decimal) -> Option<Decimal> {
+        Some(Decimal {
+            units: self.units.checked_mul(other.units)?,
+            scale: self.scale + other.scale,
+        })
+    }
+
+    /// Compares two decimals.
+    pub fn cmp_value(self, other: Decimal) -> Option<std::cmp::Ordering> {
+        let scale = self.scale.max(other.scale);
+        let a = self.units.checked_mul(10u128.pow(scale - self.scale))?;
+        let b = other.units.checked_mul(10u128.pow(scale - other.scale))?;
+        Some(a.cmp(&b))
+    }
+
+    /// The canonical text: no trailing zeros after the point, no point for integers.
+    pub fn text(self) -> String {
+        self.fixed(self.scale)
     }
 
     /// Rounded up to whole hundredths (cents), as an integer.
