@@ -35,6 +35,7 @@ pub use bindings::Guest;
 pub use bindings::autopack::provider::host;
 pub use bindings::autopack::provider::types;
 
+pub mod fields;
 pub mod http;
 pub mod log;
 pub mod params;

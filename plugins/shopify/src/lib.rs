@@ -21,15 +21,14 @@
 //! request instead (method, URL, document and variables). A live tier-A
 //! `get_product` does read, given that grant. See `docs/providers/shopify.md`.
 
-mod fields;
 mod graphql;
 
+use autopack_sdk::fields::{Fields, object_schema};
 use autopack_sdk::types::{
     CallContext, Effect, Mode, Operation, Outcome, OutcomeStatus, ProviderError, ProviderInfo,
     SpendSource, Validated,
 };
 use autopack_sdk::{Guest, export_provider, host, invalid};
-use fields::{Fields, object_schema};
 use graphql::Call;
 use serde_json::{Value, json};
 

@@ -16,16 +16,15 @@
 //! the requested change; the preview shows exactly that body.
 
 mod api;
-mod fields;
 mod upload;
 
 use api::{QUOTA_DELETE, QUOTA_INSERT, QUOTA_LIST, QUOTA_UPDATE, enc, preview};
+use autopack_sdk::fields::{Fields, object_schema};
 use autopack_sdk::types::{
     Amount, CallContext, Effect, Mode, Operation, Outcome, OutcomeStatus, ProviderError,
     ProviderFailure, ProviderInfo, SpendSource, Validated,
 };
 use autopack_sdk::{Guest, export_provider, host, invalid};
-use fields::{Fields, object_schema};
 use serde_json::{Value, json};
 
 /// The Data API's documented base URL (uploads live under it too).

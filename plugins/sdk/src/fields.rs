@@ -1,4 +1,4 @@
-//! Reading a params object field by field, with errors that name the field
+//! Reading a params object field by field (shared by the first-party providers), with errors that name the field
 //! (a JSON pointer) the way the host's schema check does.
 //!
 //! The host checks params against the operation's JSON Schema before
@@ -6,8 +6,8 @@
 //! by `plugin run` and by tests), so every rule of the schema is checked here
 //! again and the normalized params are built from what was checked.
 
-use autopack_sdk::invalid;
-use autopack_sdk::types::ProviderError;
+use crate::invalid;
+use crate::types::ProviderError;
 use serde_json::{Map, Value};
 
 /// A params object whose keys were checked against the allowed ones.
@@ -22,7 +22,7 @@ fn ptr(key: &str) -> String {
 impl Fields {
     /// Parses `params` as a JSON object with no keys beyond `allowed`.
     pub fn parse(params: &str, allowed: &[&str]) -> Result<Fields, ProviderError> {
-        let map = autopack_sdk::params::object(params)?;
+        let map = crate::params::object(params)?;
         if let Some(key) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(invalid(
                 &ptr(key),
@@ -86,6 +86,15 @@ impl Fields {
                 }
                 Ok(Some(n))
             }
+        }
+    }
+
+    /// An optional boolean.
+    pub fn opt_bool(&self, key: &str) -> Result<Option<bool>, ProviderError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(invalid(&ptr(key), "must be true or false")),
         }
     }
 
