@@ -138,6 +138,31 @@ macro_rules! shared_ops {
             format!("{}{}", events::ACTION_STATE_PREFIX, to.as_str())
         }
 
+        /// Moves each listed action to `to`, one system audit record per action.
+        async fn set_status_each(
+            tx: &mut Tx,
+            rows: Vec<DbRow>,
+            to: ActionStatus,
+            now: Timestamp,
+            note: &str,
+        ) -> Result<Vec<ActionId>> {
+            let mut ids = Vec::new();
+            for r in rows {
+                let a = raw_action(&r)?;
+                sqlx::query("UPDATE actions SET status = $1, updated_at = $2 WHERE id = $3")
+                    .bind(to.as_str())
+                    .bind(now.0)
+                    .bind(a.id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                let mut e = about(AuditEvent::system(now), &a, &state_event(to));
+                e.outcome = Some(note.into());
+                append(tx, &e).await?;
+                ids.push(a.id);
+            }
+            Ok(ids)
+        }
+
         /// Appends one record to the chain, holding the chain head for the rest of `tx`.
         async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<AuditRecord> {
             let head = sqlx::query(concat!(
@@ -762,25 +787,14 @@ macro_rules! shared_ops {
                 .bind(self.instance.as_str())
                 .fetch_all(&mut *tx)
                 .await?;
-                let mut ids = Vec::new();
-                for r in rows {
-                    let a = raw_action(&r)?;
-                    sqlx::query("UPDATE actions SET status = 'unknown', updated_at = $1 WHERE id = $2")
-                        .bind(now.0)
-                        .bind(a.id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    let mut e = about(
-                        AuditEvent::system(now),
-                        &a,
-                        &state_event(ActionStatus::Unknown),
-                    );
-                    e.outcome = Some(
-                        "the host stopped while the action was executing; not retried".into(),
-                    );
-                    append(&mut tx, &e).await?;
-                    ids.push(a.id);
-                }
+                let ids = set_status_each(
+                    &mut tx,
+                    rows,
+                    ActionStatus::Unknown,
+                    now,
+                    "the host stopped while the action was executing; not retried",
+                )
+                .await?;
                 tx.commit().await?;
                 Ok(ids)
             }
@@ -797,23 +811,14 @@ macro_rules! shared_ops {
                 .bind(now.0)
                 .fetch_all(&mut *tx)
                 .await?;
-                let mut ids = Vec::new();
-                for r in rows {
-                    let a = raw_action(&r)?;
-                    sqlx::query("UPDATE actions SET status = 'expired', updated_at = $1 WHERE id = $2")
-                        .bind(now.0)
-                        .bind(a.id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    let mut e = about(
-                        AuditEvent::system(now),
-                        &a,
-                        &state_event(ActionStatus::Expired),
-                    );
-                    e.outcome = Some("the approval window closed".into());
-                    append(&mut tx, &e).await?;
-                    ids.push(a.id);
-                }
+                let ids = set_status_each(
+                    &mut tx,
+                    rows,
+                    ActionStatus::Expired,
+                    now,
+                    "the approval window closed",
+                )
+                .await?;
                 tx.commit().await?;
                 Ok(ids)
             }
