@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Shortest secret value accepted: shorter values cannot be redacted reliably.
 pub const MIN_SECRET_LEN: usize = 8;
@@ -235,10 +236,12 @@ impl SecretStore {
 ///
 /// Uses one Aho-Corasick automaton over all values (leftmost-longest), so the
 /// cost is linear in the text whatever the number of secrets.
+///
+/// Cloned for every call, so its parts are shared, not copied.
 #[derive(Clone, Default)]
 pub struct Redactor {
     matcher: Option<AhoCorasick>,
-    names: Vec<String>,
+    names: Arc<[String]>,
 }
 
 impl fmt::Debug for Redactor {
@@ -261,7 +264,10 @@ impl Redactor {
                 .build(&values)
                 .ok()
         };
-        Redactor { matcher, names }
+        Redactor {
+            matcher,
+            names: names.into(),
+        }
     }
 
     /// Whether the text contains any known secret.
