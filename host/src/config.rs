@@ -8,7 +8,6 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::sandbox::origin::Origin;
@@ -450,16 +449,6 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
             t.starts_with(last) && t[last.len()..].trim_start().starts_with('=')
         })
         .map(|i| i + 1)
-}
-
-impl fmt::Display for LimitsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "memory {} MiB, fuel {}, wall {} ms",
-            self.memory_mib, self.cpu_fuel, self.wall_time_ms
-        )
-    }
 }
 
 #[cfg(test)]
