@@ -270,6 +270,30 @@ impl Redactor {
         }
     }
 
+    /// Length in bytes of the longest secret value (0 without secrets): how far past a
+    /// point a streaming scan must look to see every match that starts before it.
+    pub fn max_value_len(&self) -> usize {
+        self.matcher.as_ref().map_or(0, AhoCorasick::max_pattern_len)
+    }
+
+    /// Every occurrence of a secret in `text`, in order: its byte range and the secret's
+    /// name (the same leftmost-longest matches [`Redactor::redact_bytes`] replaces).
+    pub fn find_iter<'a>(
+        &'a self,
+        text: &'a [u8],
+    ) -> impl Iterator<Item = (std::ops::Range<usize>, &'a str)> + 'a {
+        self.matcher
+            .iter()
+            .flat_map(move |m| m.find_iter(text))
+            .map(|m| {
+                let name = self
+                    .names
+                    .get(m.pattern().as_usize())
+                    .map_or("", String::as_str);
+                (m.range(), name)
+            })
+    }
+
     /// Whether the text contains any known secret.
     pub fn contains_secret(&self, text: &[u8]) -> bool {
         self.matcher.as_ref().is_some_and(|m| m.is_match(text))
@@ -427,5 +451,18 @@ mod tests {
         assert!(r.contains_secret(b"..canary-aaaa.."));
         assert_eq!(r.redact_bytes(b"canary-aaaa"), b"[REDACTED:A]".to_vec());
         assert_eq!(Redactor::default().redact("canary-aaaa"), "canary-aaaa");
+    }
+
+    #[test]
+    fn redactor_reports_matches_and_longest_value() {
+        let r = Redactor::new([
+            ("A".to_string(), "canary-aaaa".to_string()),
+            ("B".to_string(), "canary-aaaa-bbbb".to_string()),
+        ]);
+        assert_eq!(r.max_value_len(), 16);
+        let found: Vec<_> = r.find_iter(b"x canary-aaaa-bbbb canary-aaaa").collect();
+        assert_eq!(found, vec![(2..18, "B"), (19..30, "A")]);
+        assert_eq!(Redactor::default().max_value_len(), 0);
+        assert_eq!(Redactor::default().find_iter(b"canary-aaaa").count(), 0);
     }
 }

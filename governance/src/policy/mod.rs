@@ -129,6 +129,15 @@ pub struct Caps {
 }
 
 impl Caps {
+    /// Every unit any cap names.
+    pub fn units(&self) -> std::collections::BTreeSet<&Unit> {
+        self.per_action
+            .keys()
+            .chain(self.per_day.keys())
+            .chain(self.per_month.keys())
+            .collect()
+    }
+
     /// Largest spend of one action in `unit`.
     pub fn per_action(&self, unit: &Unit) -> Option<&Money> {
         self.per_action.get(unit)

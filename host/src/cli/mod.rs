@@ -5,9 +5,11 @@
 
 mod audit;
 mod common;
+mod keys;
 mod payload;
 mod plugin;
 mod policy;
+mod serve;
 mod switch;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +30,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the server (without --config: the built-in development defaults).
+    Serve(serve::ServeArgs),
+    /// For operators: make API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Tools for plugin integrators: inspect a component, run one call in the sandbox.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -48,7 +55,7 @@ enum Command {
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -61,6 +68,8 @@ pub fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Keys(cmd) => keys::run(cmd),
             Command::Plugin(cmd) => plugin::run(cmd).await,
             Command::Policy(cmd) => policy::run(cmd).await,
             Command::Payload(cmd) => payload::run(cmd),
@@ -70,13 +79,26 @@ pub fn main() -> ExitCode {
     })
 }
 
-fn init_tracing() {
+/// Logs go to stderr, filtered by `AUTOPACK_LOG`. The server logs JSON lines at `info`
+/// (one line per request) unless `AUTOPACK_LOG_FORMAT=text`; other commands log text at
+/// `warn`.
+fn init_tracing(server: bool) {
+    let default = if server { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOPACK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let json = server && std::env::var("AUTOPACK_LOG_FORMAT").map_or(true, |v| v != "text");
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Prints an error with its stable code and returns the exit code.

@@ -62,8 +62,16 @@ impl Default for RuntimeOptions {
 #[error("cannot set up the wasm runtime: {0}")]
 pub struct RuntimeError(String);
 
+/// Told about every finished plugin call (metrics).
+pub trait CallObserver: Send + Sync {
+    /// One call of `call` (`validate`, `execute`, `lookup`) of `domain` took `seconds`;
+    /// `limit` is the limit code if a sandbox limit failed it.
+    fn plugin_call(&self, domain: &str, call: &str, seconds: f64, limit: Option<&str>);
+}
+
 /// The shared engine and everything that lives as long as it.
 pub struct Runtime {
+    observer: Option<Arc<dyn CallObserver>>,
     engine: Engine,
     linker: Arc<Linker<CallState>>,
     tls: Arc<rustls::ClientConfig>,
@@ -117,6 +125,7 @@ impl Runtime {
         .map_err(err)?;
         let tls = crate::sandbox::egress::tls_config().map_err(|e| RuntimeError(e.to_string()))?;
         Ok(Runtime {
+            observer: None,
             _ticker: EpochTicker::start(engine.clone()),
             engine,
             linker: Arc::new(linker),
@@ -124,6 +133,12 @@ impl Runtime {
             // Half the pool may wait to be dropped; the rest serves new calls.
             dropper: Dropper::start((options.max_instances as usize / 2).max(1)),
         })
+    }
+
+    /// Reports every call of providers loaded from now on to `observer`.
+    pub fn with_observer(mut self, observer: Option<Arc<dyn CallObserver>>) -> Runtime {
+        self.observer = observer;
+        self
     }
 
     /// The engine.

@@ -73,6 +73,7 @@ struct Inner {
     tls: Arc<rustls::ClientConfig>,
     dropper: Dropper,
     engine: wasmtime::Engine,
+    observer: Option<Arc<dyn super::CallObserver>>,
 }
 
 enum Export<'a> {
@@ -244,6 +245,7 @@ impl Runtime {
                 tls: self.tls.clone(),
                 dropper: self.dropper.clone(),
                 engine: self.engine.clone(),
+                observer: self.observer.clone(),
             }),
         })
     }
@@ -533,7 +535,7 @@ impl Provider {
         let report = self
             .run(Profile::NoNetwork, Export::Validate(ctx, operation, params))
             .await;
-        self.finish(report, |r| match r {
+        self.finish("validate", report, |r| match r {
             Returned::Validate(Ok(v)) => {
                 let params = parse_json(&v.params, "validated params")?;
                 Ok(Validated {
@@ -560,7 +562,7 @@ impl Provider {
         let report = self
             .run(profile, Export::Execute(ctx, operation, params))
             .await;
-        self.finish(report, |r| match r {
+        self.finish("execute", report, |r| match r {
             Returned::Execute(Ok(o)) => outcome(o),
             Returned::Execute(Err(e)) => Err(CallError::Provider(e.into())),
             _ => Err(unexpected()),
@@ -570,7 +572,7 @@ impl Provider {
     /// Calls `lookup` under the read-only profile.
     pub async fn lookup(&self, ctx: &CallContext) -> CallReport<Option<Outcome>> {
         let report = self.run(Profile::ReadOnly, Export::Lookup(ctx)).await;
-        self.finish(report, |r| match r {
+        self.finish("lookup", report, |r| match r {
             Returned::Lookup(o) => o.map(outcome).transpose(),
             _ => Err(unexpected()),
         })
@@ -595,6 +597,7 @@ impl Provider {
     /// Converts, bounds and redacts a raw result.
     fn finish<T>(
         &self,
+        call: &str,
         report: CallReport<Returned>,
         convert: impl FnOnce(Returned) -> Result<T, CallError>,
     ) -> CallReport<T> {
@@ -608,6 +611,18 @@ impl Provider {
             }
             convert(redact_returned(r, redactor))
         });
+        if let Some(o) = &self.inner.observer {
+            let limit = match &result {
+                Err(CallError::Limit { limit }) => Some(limit.code()),
+                _ => None,
+            };
+            o.plugin_call(
+                &self.inner.domain,
+                call,
+                report.elapsed_us as f64 / 1e6,
+                limit,
+            );
+        }
         CallReport {
             result,
             log: report.log,

@@ -11,21 +11,29 @@ use crate::ledger::{
     Action, ActionPatch, ActionStatus, AuditEvent, BeginOutcome, Denied, ExecutionPlan,
     ExecutionSnapshot, Finished, LedgerError,
 };
+use crate::artifacts::ArtifactStore;
 use crate::runtime::Provider;
 use crate::runtime::types::CallContext;
 use crate::sandbox::egress::Profile;
 use serde_json::{Value, json};
 
 /// Runs one call of `action`'s operation under `profile` and says how it ended: the outcome,
-/// the error, the attempted writes as the preview, and the actual spend.
-pub(super) async fn call(provider: &Provider, action: &Action, profile: Profile) -> Finished {
+/// the error, the attempted writes as the preview, and the actual spend. The artifacts the
+/// call put (already redacted by the journal) go to the artifact store; failing to store
+/// them is logged and does not change how the action ended.
+pub(super) async fn call(
+    artifacts: &ArtifactStore,
+    provider: &Provider,
+    action: &Action,
+    profile: Profile,
+) -> Finished {
     let ctx = CallContext {
         action_id: action.id.to_string(),
         project: action.project.to_string(),
         idempotency_key: action.idempotency_key.clone(),
         mode: action.mode,
     };
-    let report = provider
+    let mut report = provider
         .execute(
             &ctx,
             action.operation.as_str(),
@@ -33,6 +41,12 @@ pub(super) async fn call(provider: &Provider, action: &Action, profile: Profile)
             profile,
         )
         .await;
+    if let Err(e) = artifacts
+        .store(&action.id, std::mem::take(&mut report.artifacts))
+        .await
+    {
+        tracing::warn!(action = %action.id, code = e.code(), "artifacts not stored: {e}");
+    }
     let attempted: Vec<_> = report.attempted_writes().collect();
     let preview = (action.mode == Mode::DryRun || !attempted.is_empty())
         .then(|| serde_json::to_value(&attempted).unwrap_or(Value::Null));
@@ -263,7 +277,7 @@ impl Host {
         } else {
             Profile::Write
         };
-        let finished = call(provider, &started, profile).await;
+        let finished = call(&self.artifacts, provider, &started, profile).await;
         let out = self
             .ledger
             .finish_execution(id, finished, actor.event(self.now()))

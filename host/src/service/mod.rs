@@ -24,6 +24,7 @@ pub use error::ServiceError;
 pub use propose::{ProposeRequest, Proposed};
 pub use resolve::ResolveOutcome;
 
+use crate::artifacts::ArtifactStore;
 use crate::config::HostConfig;
 use crate::governance::{ActionId, Catalog, Domain, PolicySet, PrincipalId, Switches};
 use crate::ledger::{
@@ -107,6 +108,8 @@ pub struct StartOptions {
     pub instance_id: Option<String>,
     /// A runtime to share (tests); default: one built from the config's `[runtime]`.
     pub runtime: Option<Arc<Runtime>>,
+    /// Told about every plugin call of a runtime built here (metrics).
+    pub observer: Option<Arc<dyn crate::runtime::CallObserver>>,
 }
 
 /// What a [`Host`] was opened for.
@@ -131,6 +134,7 @@ pub struct Host {
     clock: Arc<dyn Clock>,
     external_actions_off: bool,
     recovered: Vec<ActionId>,
+    artifacts: ArtifactStore,
 }
 
 impl std::fmt::Debug for Host {
@@ -221,7 +225,8 @@ impl Host {
                             .compile_cache
                             .then(|| config.data_dir().join("cache")),
                     })
-                    .map_err(|e| ServiceError::Start(e.to_string()))?,
+                    .map_err(|e| ServiceError::Start(e.to_string()))?
+                    .with_observer(opts.observer.clone()),
                 ),
             };
             let mut providers = BTreeMap::new();
@@ -270,6 +275,12 @@ impl Host {
                     "off" | "0" | "false" | "no"
                 )
             });
+        let artifacts = ArtifactStore::in_data_dir(&config.data_dir());
+        if purpose == Purpose::Serve {
+            artifacts
+                .ensure()
+                .map_err(|e| ServiceError::Start(e.to_string()))?;
+        }
         let mut host = Host {
             _runtime: runtime,
             providers,
@@ -280,6 +291,7 @@ impl Host {
             clock,
             external_actions_off,
             recovered: Vec::new(),
+            artifacts,
         };
         if purpose == Purpose::Serve {
             host.recovered = host.ledger.mark_executing_unknown(host.now()).await?;
@@ -291,6 +303,11 @@ impl Host {
     /// The current instant from the service's clock.
     pub fn now(&self) -> crate::governance::Timestamp {
         self.clock.now()
+    }
+
+    /// The artifact store: what plugins put during an action's calls (`<data_dir>/artifacts`).
+    pub fn artifacts(&self) -> &ArtifactStore {
+        &self.artifacts
     }
 
     /// The ledger (for read-only inspection; changes go through the service's methods).
@@ -311,6 +328,16 @@ impl Host {
     /// A loaded provider.
     pub fn provider(&self, domain: &Domain) -> Option<&Provider> {
         self.providers.get(domain)
+    }
+
+    /// Every loaded provider, by domain.
+    pub fn providers(&self) -> impl Iterator<Item = &Provider> {
+        self.providers.values()
+    }
+
+    /// How many providers are loaded, and how many the config names.
+    pub fn provider_counts(&self) -> (usize, usize) {
+        (self.providers.len(), self.configured.len())
     }
 
     /// Actions this start found `executing` and marked `unknown` (I6).

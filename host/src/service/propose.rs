@@ -347,7 +347,8 @@ impl Host {
         }
         let action = if action.mode() == Mode::DryRun {
             let finished =
-                super::execute::call(prepared.provider, &recorded, Profile::ReadOnly).await;
+                super::execute::call(&self.artifacts, prepared.provider, &recorded, Profile::ReadOnly)
+                    .await;
             self.ledger
                 .finish_execution(&recorded.id, finished, actor.event(self.now()))
                 .await?

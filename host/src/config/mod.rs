@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 use crate::sandbox::origin::Origin;
 
+pub mod server;
+pub use server::{ApiKeyConfig, AuthSettings, ServerSettings};
+
 /// A config file could not be used; names the file, and where possible the line and key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -70,6 +73,15 @@ pub struct HostConfig {
     /// One entry per provider domain.
     #[serde(default)]
     pub providers: Vec<ProviderConfig>,
+    /// The HTTP server (`serve`).
+    #[serde(default)]
+    pub server: ServerSettings,
+    /// Session tokens.
+    #[serde(default)]
+    pub auth: AuthSettings,
+    /// API keys, stored as SHA-256 only.
+    #[serde(default)]
+    pub api_keys: Vec<ApiKeyConfig>,
     /// Directory the file was loaded from (for resolving relative paths); not a key.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -245,6 +257,74 @@ impl HostConfig {
 
     /// Semantic checks serde cannot express.
     fn check(&self, text: &str) -> Result<(), ConfigError> {
+        self.check_providers(text)?;
+        self.check_server(text)
+    }
+
+    fn check_server(&self, text: &str) -> Result<(), ConfigError> {
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(self.invalid(
+                text,
+                "server.listen".into(),
+                format!(
+                    "`{}` is not a socket address: expected e.g. `127.0.0.1:8080`",
+                    self.server.listen
+                ),
+            ));
+        }
+        if self.server.body_limit_bytes == 0 || self.server.request_timeout_ms == 0 {
+            let key = if self.server.body_limit_bytes == 0 {
+                "server.body_limit_bytes"
+            } else {
+                "server.request_timeout_ms"
+            };
+            return Err(self.invalid(text, key.into(), "expected a positive number".into()));
+        }
+        if self.auth.session_ttl_secs == 0 || self.auth.session_ttl_secs > 86_400 {
+            return Err(self.invalid(
+                text,
+                "auth.session_ttl_secs".into(),
+                format!("expected 1 to 86400, got {}", self.auth.session_ttl_secs),
+            ));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, k) in self.api_keys.iter().enumerate() {
+            let at = |f: &str| format!("api_keys[{i}].{f}");
+            if let Err(e) = k.id.parse::<crate::governance::PrincipalId>() {
+                return Err(self.invalid(text, at("id"), e.to_string()));
+            }
+            if !ids.insert(k.id.as_str()) {
+                return Err(self.invalid(
+                    text,
+                    at("id"),
+                    format!("principal `{}` has two keys", k.id),
+                ));
+            }
+            if !is_sha256_hex(&k.sha256) {
+                return Err(self.invalid(
+                    text,
+                    at("sha256"),
+                    "expected 64 lowercase hex characters (the SHA-256 that `autopack-host keys new` prints)".into(),
+                ));
+            }
+            if k.roles.is_empty() {
+                return Err(self.invalid(text, at("roles"), "expected at least one role".into()));
+            }
+            for (j, r) in k.roles.iter().enumerate() {
+                if let Err(e) = r.parse::<crate::principal::Role>() {
+                    return Err(self.invalid(text, at(&format!("roles[{j}]")), e));
+                }
+            }
+            for (j, p) in k.projects.iter().flatten().enumerate() {
+                if let Err(e) = p.parse::<crate::governance::ProjectId>() {
+                    return Err(self.invalid(text, at(&format!("projects[{j}]")), e.to_string()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_providers(&self, text: &str) -> Result<(), ConfigError> {
         let mut seen = std::collections::BTreeSet::new();
         for (i, p) in self.providers.iter().enumerate() {
             let at = |k: &str| format!("providers[{i}].{k}");
@@ -260,10 +340,7 @@ impl HostConfig {
                 ));
             }
             if let Some(sha) = &p.sha256
-                && (sha.len() != 64
-                    || !sha
-                        .bytes()
-                        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+                && !is_sha256_hex(sha)
             {
                 {
                     return Err(self.invalid(
@@ -394,6 +471,13 @@ impl HostConfig {
     pub fn provider(&self, domain: &str) -> Option<&ProviderConfig> {
         self.providers.iter().find(|p| p.domain == domain)
     }
+}
+
+/// 64 lowercase hex characters.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Domains, input dir names: `[a-z][a-z0-9_]{0,62}`.
