@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use std::sync::Mutex;
 
-use crate::harness::{Api, Reply, Seen};
+use super::fake_server::{Api, Reply, Seen};
 
 pub const KEY_ID: &str = "PKCANARY7Q2W9E4R1T6Y";
 pub const SECRET_KEY: &str = "alpacasecretcanary3f8a1c9e7d2b5f40";

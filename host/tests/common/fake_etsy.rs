@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::harness::{Api, Reply, Seen};
+use super::fake_server::{Api, Reply, Seen};
 
 pub const API_KEY: &str = "etsykeystring9f2c71ab:etsysharedsecret5d08e3c4";
 pub const OAUTH_TOKEN: &str = "12345678.etsyoauthcanary0b7d2e9f4a61c3";

@@ -18,6 +18,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli;
+#[path = "../common/mod.rs"]
+mod common;
 mod conformance;
 mod shopify;
 mod support;
