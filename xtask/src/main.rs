@@ -2,7 +2,7 @@
 //! macOS and Windows.
 //!
 //! - `cargo xtask run`: install the wasm target, build the guest components,
-//!   and run the host on its defaults.
+//!   and serve the host on its built-in development defaults.
 //! - `cargo xtask test`: install the wasm target and run every test.
 //! - `cargo xtask build-guests`: only build the guest components.
 //!
@@ -100,18 +100,14 @@ fn build_guests() -> Result<(), String> {
 fn run(rest: &[String]) -> Result<(), String> {
     let mut c = cargo();
     c.args(["run", "--quiet", "--package", "autopack-host", "--"]);
+    // The built-in defaults resolve the components, policies and data dir against the
+    // working directory: the repository root.
+    c.current_dir(root());
     if rest.is_empty() {
-        let config = root().join("examples").join("dev.toml");
         println!(
-            "autopack-host plugin run --config examples/dev.toml example post_note (dry-run, read-only profile)\n"
+            "autopack-host serve (built-in development defaults: the four first-party providers, policies/, SQLite in autopack-data/)\n"
         );
-        c.arg("plugin").arg("run").arg("--config").arg(config);
-        c.args([
-            "example",
-            "post_note",
-            "--params",
-            r#"{"text":"hello from the sandbox"}"#,
-        ]);
+        c.arg("serve");
     } else {
         c.args(rest);
     }
