@@ -208,6 +208,16 @@ impl Authenticator {
             None => None,
         };
         if let Some(k) = admin_key {
+            if keys.iter().any(|e| e.principal.id.as_str() == ENV_ADMIN_ID) {
+                // Two principals named `admin` could not be told apart in the audit trail,
+                // and a session token (which names only its principal) would pick one.
+                return Err(AuthSetupError::Key {
+                    var: "api_keys",
+                    message: format!(
+                        "principal id `{ENV_ADMIN_ID}` is reserved for the key from `AUTOPACK_API_KEY`: give the `[[api_keys]]` entry another id"
+                    ),
+                });
+            }
             let mut hash = [0u8; 32];
             hash.copy_from_slice(&Sha256::digest(k.as_bytes()));
             let principal =
@@ -224,23 +234,45 @@ impl Authenticator {
                 load_optional("JWT_PRIVATE_KEY", env)?,
                 load_optional("JWT_PUBLIC_KEY", env)?,
             ) {
-                (Some(private), Some(public)) => (
-                    EncodingKey::from_ed_pem(private.as_bytes()).map_err(|e| {
-                        AuthSetupError::Key {
-                            var: "JWT_PRIVATE_KEY_FILE",
-                            message: format!("expected an Ed25519 private key in PEM: {e}"),
-                        }
-                    })?,
-                    DecodingKey::from_ed_pem(public.as_bytes()).map_err(|e| {
-                        AuthSetupError::Key {
+                (Some(private), Some(public)) => {
+                    let pair = (
+                        EncodingKey::from_ed_pem(private.as_bytes()).map_err(|e| {
+                            AuthSetupError::Key {
+                                var: "JWT_PRIVATE_KEY_FILE",
+                                message: format!("expected an Ed25519 private key in PEM: {e}"),
+                            }
+                        })?,
+                        DecodingKey::from_ed_pem(public.as_bytes()).map_err(|e| {
+                            AuthSetupError::Key {
+                                var: "JWT_PUBLIC_KEY_FILE",
+                                message: format!("expected an Ed25519 public key in PEM: {e}"),
+                            }
+                        })?,
+                    );
+                    if !pair_matches(&pair.0, &pair.1) {
+                        return Err(AuthSetupError::Key {
                             var: "JWT_PUBLIC_KEY_FILE",
-                            message: format!("expected an Ed25519 public key in PEM: {e}"),
-                        }
-                    })?,
-                ),
-                _ => {
+                            message: "is not the public half of `JWT_PRIVATE_KEY_FILE`: no session token would verify".into(),
+                        });
+                    }
+                    pair
+                }
+                (None, None) => {
                     notes.ephemeral_jwt = true;
                     ephemeral_pair()?
+                }
+                // Half a pair is a mistake, not a request for a generated one.
+                (Some(_), None) => {
+                    return Err(AuthSetupError::Key {
+                        var: "JWT_PUBLIC_KEY_FILE",
+                        message: "is not set but `JWT_PRIVATE_KEY_FILE` is: set both (or neither, in development, for a pair generated for this run)".into(),
+                    });
+                }
+                (None, Some(_)) => {
+                    return Err(AuthSetupError::Key {
+                        var: "JWT_PRIVATE_KEY_FILE",
+                        message: "is not set but `JWT_PUBLIC_KEY_FILE` is: set both (or neither, in development, for a pair generated for this run)".into(),
+                    });
                 }
             };
             Some(Jwt {
@@ -328,6 +360,22 @@ fn load_optional(name: &str, env: &dyn Env) -> Result<Option<String>, AuthSetupE
         Err(SecretError::Missing { .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether a token signed with `encoding` verifies with `decoding`.
+fn pair_matches(encoding: &EncodingKey, decoding: &DecodingKey) -> bool {
+    let claims = Claims {
+        sub: "pair-check".into(),
+        iss: ISSUER.into(),
+        aud: ISSUER.into(),
+        iat: now_secs(),
+        exp: now_secs() + 60,
+    };
+    let mut v = Validation::new(Algorithm::EdDSA);
+    v.set_issuer(&[ISSUER]);
+    v.set_audience(&[ISSUER]);
+    jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, encoding)
+        .is_ok_and(|t| jsonwebtoken::decode::<Claims>(&t, decoding, &v).is_ok())
 }
 
 /// A key pair for this run only (development): tokens die with the process.

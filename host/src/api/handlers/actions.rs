@@ -345,17 +345,71 @@ pub async fn resolve(
     Ok(Json(action_json(&a)?))
 }
 
-/// `GET /api/actions/{id}/artifacts/{name}`.
+/// The query of `GET /api/actions/{id}/artifacts/{name}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactQuery {
+    max_bytes: Option<u64>,
+}
+
+fn artifact_error(e: crate::artifacts::ArtifactError) -> ApiError {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_server_error() {
+        return ApiError::internal(&e);
+    }
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+/// `GET /api/actions/{id}/artifacts/{name}`: streamed, bounded by `max_bytes` and the server
+/// cap, redacted on read. Served as an attachment in a CSP sandbox, whatever the plugin said
+/// its type was, so an artifact can never run script in the API's origin.
 pub async fn artifact(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, name)): Path<(String, String)>,
+    QueryArgs(q): QueryArgs<ArtifactQuery>,
 ) -> Result<Response, ApiError> {
     let action = visible(&state, &caller, &id).await?;
-    let _ = (action, name);
-    Err(ApiError::new(
-        StatusCode::NOT_FOUND,
-        "artifact_not_found",
-        "artifact storage is not wired yet",
-    ))
+    let cap = state.settings().max_artifact_read_bytes;
+    let redactor = state
+        .host()
+        .provider(&action.domain)
+        .map(|p| p.redactor().clone())
+        .unwrap_or_default();
+    let opts = crate::artifacts::ReadOptions::new(redactor)
+        .max_bytes(q.max_bytes.map_or(cap, |m| m.min(cap)));
+    let read = state
+        .host()
+        .artifacts()
+        .open(&action.id, &name, opts)
+        .await
+        .map_err(artifact_error)?;
+    let m = &read.meta;
+    let content_type = HeaderValue::from_str(&m.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let mut res = Response::new(axum::body::Body::from_stream(read.body));
+    let h = res.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, content_type);
+    h.insert(
+        axum::http::header::CONTENT_LENGTH,
+        HeaderValue::from(m.returned_bytes),
+    );
+    h.insert("x-artifact-total-bytes", HeaderValue::from(m.total_bytes));
+    h.insert(
+        "x-artifact-truncated",
+        HeaderValue::from_static(if m.truncated { "true" } else { "false" }),
+    );
+    h.insert(
+        "x-artifact-redacted",
+        HeaderValue::from_static(if m.redacted { "true" } else { "false" }),
+    );
+    h.insert(
+        axum::http::header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
+    h.insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    Ok(res)
 }
