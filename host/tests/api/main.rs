@@ -24,8 +24,16 @@ use std::sync::Arc;
 use tempfile::TempDir;
 use tower::ServiceExt;
 
-/// Principals of the test app: (id, key, roles, projects).
-pub const PRINCIPALS: &[(&str, &str, &[&str], Option<&[&str]>)] = &[
+/// A principal of the test app: id, key, roles, projects.
+pub type TestPrincipal = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    Option<&'static [&'static str]>,
+);
+
+/// Principals of the test app.
+pub const PRINCIPALS: &[TestPrincipal] = &[
     (
         "admin",
         "apk_test_admin_0000000000000000000000000",
