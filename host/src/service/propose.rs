@@ -95,7 +95,7 @@ pub(super) enum Stage<'a> {
     /// Gates 1–3 refused on the raw request (no policy, unknown domain or operation…).
     Refused(Decision),
     /// Validated and hashed.
-    Ready(Prepared<'a>),
+    Ready(Box<Prepared<'a>>),
 }
 
 fn id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, ServiceError>
@@ -206,7 +206,7 @@ impl Host {
             stage: "validate",
             messages: vec![format!("normalized params: {e}")],
         })?;
-        Ok(Stage::Ready(Prepared { action, provider }))
+        Ok(Stage::Ready(Box::new(Prepared { action, provider })))
     }
 
     /// Spend used or reserved by `project` in the current UTC day and month.
@@ -346,9 +346,13 @@ impl Host {
             });
         }
         let action = if action.mode() == Mode::DryRun {
-            let finished =
-                super::execute::call(&self.artifacts, prepared.provider, &recorded, Profile::ReadOnly)
-                    .await;
+            let finished = super::execute::call(
+                &self.artifacts,
+                prepared.provider,
+                &recorded,
+                Profile::ReadOnly,
+            )
+            .await;
             self.ledger
                 .finish_execution(&recorded.id, finished, actor.event(self.now()))
                 .await?
