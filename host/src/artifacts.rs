@@ -414,9 +414,8 @@ impl ArtifactStore {
         let path = &self.inner.path;
         let ambient = cap_std::ambient_authority();
         if create {
-            Dir::create_ambient_dir_all(path, ambient).map_err(|e| {
-                ArtifactError::io(format!("create `{}`", path.display()), &e)
-            })?;
+            Dir::create_ambient_dir_all(path, ambient)
+                .map_err(|e| ArtifactError::io(format!("create `{}`", path.display()), &e))?;
         }
         match Dir::open_ambient_dir(path, ambient) {
             Ok(d) => {
@@ -502,7 +501,9 @@ impl ArtifactStore {
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                 continue;
             };
-            if check_artifact_name(&name).is_err() {
+            // Only regular files: a symlink planted in the store is not an artifact.
+            let regular = dir.symlink_metadata(&name).is_ok_and(|m| m.is_file());
+            if check_artifact_name(&name).is_err() || !regular {
                 continue;
             }
             match read_sidecar(&dir, action, &name) {
@@ -953,7 +954,17 @@ impl Bare {
         match self {
             Bare::Eq => matches!(
                 b,
-                b' ' | b'\t' | b'\r' | b'\n' | b'&' | b';' | b',' | b'"' | b'\'' | b'<' | b'>' | b'`'
+                b' ' | b'\t'
+                    | b'\r'
+                    | b'\n'
+                    | b'&'
+                    | b';'
+                    | b','
+                    | b'"'
+                    | b'\''
+                    | b'<'
+                    | b'>'
+                    | b'`'
             ),
             Bare::Json => matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b',' | b'}' | b']'),
             Bare::Line => matches!(b, b'\r' | b'\n'),
@@ -1029,10 +1040,19 @@ fn is_key_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
 }
 
-/// Bytes the `Normal` state must look at one by one.
-fn is_interesting(b: u8) -> bool {
-    is_key_byte(b) || matches!(b, b'"' | b'\'' | b'\\' | b'\n')
-}
+/// Bytes the `Normal` state must look at one by one (key bytes, quotes, backslash,
+/// newline), as a table: the scan over everything else is the hot loop of a read.
+static INTERESTING: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'_' | b'-' | b'.' | b'"' | b'\'' | b'\\' | b'\n');
+        b += 1;
+    }
+    t
+};
 
 fn is_literal_prefix(p: &[u8]) -> bool {
     [&b"true"[..], b"false", b"null"]
@@ -1045,17 +1065,17 @@ impl KeyStage {
         let mut i = 0;
         while i < input.len() {
             if self.state == KeyState::Normal && self.key_raw == 0 && !self.backslash {
-                let run = input[i..]
-                    .iter()
-                    .position(|&b| is_interesting(b))
-                    .unwrap_or(input.len() - i);
-                if run > 0 {
-                    let chunk = &input[i..i + run];
-                    if chunk.iter().any(|&b| b != b' ' && b != b'\t') {
+                let mut end = i;
+                while end < input.len() && !INTERESTING[usize::from(input[end])] {
+                    end += 1;
+                }
+                if end > i {
+                    let run = &input[i..end];
+                    if self.line_start && run.iter().any(|&b| b != b' ' && b != b'\t') {
                         self.line_start = false;
                     }
-                    out.extend_from_slice(chunk);
-                    i += run;
+                    out.extend_from_slice(run);
+                    i = end;
                     continue;
                 }
             }
@@ -1348,6 +1368,15 @@ impl KeyStage {
                 hidden,
             };
         };
+        if b == b'\n' {
+            // No string of JSON, YAML or TOML holds a raw newline (escaped or not): the quote
+            // was not a string's, or the text is broken; stop hiding here.
+            if outer_backslash && !hidden {
+                self.mark(out, MARK);
+            }
+            self.state = KeyState::Normal;
+            return false;
+        }
         match quote {
             Quote::Double | Quote::Single => {
                 let q = if quote == Quote::Double { b'"' } else { b'\'' };
@@ -1359,10 +1388,6 @@ impl KeyStage {
                     out.push(b);
                     self.state = KeyState::Normal;
                     return true;
-                } else if b == b'\n' {
-                    // A raw newline: the quote was not a string's; stop hiding here.
-                    self.state = KeyState::Normal;
-                    return false;
                 }
             }
             Quote::Escaped => {
@@ -1378,7 +1403,7 @@ impl KeyStage {
                 } else if b == b'\\' {
                     set(self, escape, true, hidden);
                     return true;
-                } else if b == b'"' || b == b'\n' {
+                } else if b == b'"' {
                     // The outer string ended: so does the value.
                     self.state = KeyState::Normal;
                     return false;
@@ -1434,7 +1459,10 @@ mod tests {
 
     fn redactor() -> Redactor {
         Redactor::new([
-            ("TOKEN".to_string(), "canary-s3cr3t-7f3a9c2e41d8b6".to_string()),
+            (
+                "TOKEN".to_string(),
+                "canary-s3cr3t-7f3a9c2e41d8b6".to_string(),
+            ),
             ("SHORT".to_string(), "canary-aa".to_string()),
         ])
     }
@@ -1442,9 +1470,7 @@ mod tests {
     /// Runs the pipeline over `input` in chunks of `chunk` bytes with the cut at `keep`.
     fn run(r: &Redactor, input: &[u8], keep: usize, chunk: usize) -> (Vec<u8>, bool) {
         let read_end = if keep < input.len() {
-            input
-                .len()
-                .min(keep + r.max_value_len().saturating_sub(1))
+            input.len().min(keep + r.max_value_len().saturating_sub(1))
         } else {
             input.len()
         };
@@ -1508,27 +1534,75 @@ mod tests {
     #[test]
     fn sensitive_values_are_replaced() {
         let cases = [
-            (r#"{"password": "hunter2", "user": "bob"}"#, r#"{"password": "[REDACTED]", "user": "bob"}"#),
-            (r#"{"Authorization":"Bearer abc"}"#, r#"{"Authorization":"[REDACTED]"}"#),
-            (r#"{"client_secret": "a\"b\\", "x": 1}"#, r#"{"client_secret": "[REDACTED]", "x": 1}"#),
-            (r#"{"pin_token": 123456, "n": 2}"#, r#"{"pin_token": "[REDACTED]", "n": 2}"#),
-            (r#"{"token": null, "secret": true, "auth": false}"#, r#"{"token": null, "secret": true, "auth": false}"#),
+            (
+                r#"{"password": "hunter2", "user": "bob"}"#,
+                r#"{"password": "[REDACTED]", "user": "bob"}"#,
+            ),
+            (
+                r#"{"Authorization":"Bearer abc"}"#,
+                r#"{"Authorization":"[REDACTED]"}"#,
+            ),
+            (
+                r#"{"client_secret": "a\"b\\", "x": 1}"#,
+                r#"{"client_secret": "[REDACTED]", "x": 1}"#,
+            ),
+            (
+                r#"{"pin_token": 123456, "n": 2}"#,
+                r#"{"pin_token": "[REDACTED]", "n": 2}"#,
+            ),
+            (
+                r#"{"token": null, "secret": true, "auth": false}"#,
+                r#"{"token": null, "secret": true, "auth": false}"#,
+            ),
             (r#"{"token": nullx}"#, r#"{"token": "[REDACTED]"}"#),
-            (r#"{"api_key": {"a": 1}, "token": ["x"]}"#, r#"{"api_key": {"a": 1}, "token": ["x"]}"#),
+            (
+                r#"{"api_key": {"a": 1}, "token": ["x"]}"#,
+                r#"{"api_key": {"a": 1}, "token": ["x"]}"#,
+            ),
             (r#"{"token": ""}"#, r#"{"token": ""}"#),
-            (r#"{"max_tokens": 100, "token_type": "bearer"}"#, r#"{"max_tokens": 100, "token_type": "bearer"}"#),
-            (r#"{"note": "password", "x": "token"}"#, r#"{"note": "password", "x": "token"}"#),
-            (r#"{'access_token': 'abc'}"#, r#"{'access_token': '[REDACTED]'}"#),
-            (r#"{"body": "{\"password\": \"p\\\"w\", \"a\": 1}"}"#, r#"{"body": "{\"password\": \"[REDACTED]\", \"a\": 1}"}"#),
-            ("GET /x?api_key=abc123&page=2 HTTP/1.1", "GET /x?api_key=[REDACTED]&page=2 HTTP/1.1"),
-            ("export AWS_SECRET_ACCESS_KEY=xyz\nPWD=/home", "export AWS_SECRET_ACCESS_KEY=[REDACTED]\nPWD=/home"),
-            ("password = \"toml\"\nname = \"n\"", "password = \"[REDACTED]\"\nname = \"n\""),
-            ("Authorization: Bearer abc\r\nHost: x\r\n", "Authorization: [REDACTED]\r\nHost: x\r\n"),
-            ("a:\n  - api-key: yaml value\n  token: 'q'\n", "a:\n  - api-key: [REDACTED]\n  token: '[REDACTED]'\n"),
+            (
+                r#"{"max_tokens": 100, "token_type": "bearer"}"#,
+                r#"{"max_tokens": 100, "token_type": "bearer"}"#,
+            ),
+            (
+                r#"{"note": "password", "x": "token"}"#,
+                r#"{"note": "password", "x": "token"}"#,
+            ),
+            (
+                r#"{'access_token': 'abc'}"#,
+                r#"{'access_token': '[REDACTED]'}"#,
+            ),
+            (
+                r#"{"body": "{\"password\": \"p\\\"w\", \"a\": 1}"}"#,
+                r#"{"body": "{\"password\": \"[REDACTED]\", \"a\": 1}"}"#,
+            ),
+            (
+                "GET /x?api_key=abc123&page=2 HTTP/1.1",
+                "GET /x?api_key=[REDACTED]&page=2 HTTP/1.1",
+            ),
+            (
+                "export AWS_SECRET_ACCESS_KEY=xyz\nPWD=/home",
+                "export AWS_SECRET_ACCESS_KEY=[REDACTED]\nPWD=/home",
+            ),
+            (
+                "password = \"toml\"\nname = \"n\"",
+                "password = \"[REDACTED]\"\nname = \"n\"",
+            ),
+            (
+                "Authorization: Bearer abc\r\nHost: x\r\n",
+                "Authorization: [REDACTED]\r\nHost: x\r\n",
+            ),
+            (
+                "a:\n  - api-key: yaml value\n  token: 'q'\n",
+                "a:\n  - api-key: [REDACTED]\n  token: '[REDACTED]'\n",
+            ),
             ("the token: not a header", "the token: not a header"),
             ("x-api-key==1", "x-api-key==1"),
             ("password=[REDACTED:X] rest", "password=[REDACTED] rest"),
-            (r#"{"secret": "canary-s3cr3t-7f3a9c2e41d8b6"}"#, r#"{"secret": "[REDACTED]"}"#),
+            (
+                r#"{"secret": "canary-s3cr3t-7f3a9c2e41d8b6"}"#,
+                r#"{"secret": "[REDACTED]"}"#,
+            ),
         ];
         for (input, expected) in cases {
             let out = every_split(input, input.len());
@@ -1541,7 +1615,10 @@ mod tests {
         let input = r#"{"password": "hunter2-long-value"}"#;
         for keep in 0..input.len() {
             let out = String::from_utf8(every_split(input, keep)).unwrap();
-            assert!(!out.contains("hunter") && !out.contains("value"), "{keep}: {out}");
+            assert!(
+                !out.contains("hunter") && !out.contains("value"),
+                "{keep}: {out}"
+            );
         }
         for input in ["x token=abcdef", r#"{"token": 987654"#] {
             for keep in 0..=input.len() {
@@ -1577,15 +1654,109 @@ mod tests {
             clean_content_type(" text/plain; charset=utf-8 "),
             "text/plain; charset=utf-8"
         );
-        for bad in ["", "json", "text/plain\r\nX-Evil: 1", "a/b/c", "/x", "t\u{e9}xt/plain"] {
+        for bad in [
+            "",
+            "json",
+            "text/plain\r\nX-Evil: 1",
+            "a/b/c",
+            "/x",
+            "t\u{e9}xt/plain",
+        ] {
             assert_eq!(clean_content_type(bad), FALLBACK_CONTENT_TYPE, "{bad:?}");
         }
+    }
+
+    /// Random texts made of keys, values, quotes, escapes, newlines and secrets: any
+    /// chunking gives the output of one pass, and no secret or sensitive value survives.
+    /// (`SECRETVAL` only ever follows a sensitive key at a line start, whatever came
+    /// before: a newline ends every key and value, so the scan is back outside them.)
+    #[test]
+    fn random_texts_redact_the_same_whatever_the_chunking() {
+        const PARTS: &[&str] = &[
+            "\"password\"",
+            "\"token\"",
+            "\"name\"",
+            ": ",
+            ":",
+            "=",
+            " = ",
+            "\"",
+            "'",
+            "\\",
+            "\\\"",
+            "\n",
+            "\r\n",
+            " ",
+            ",",
+            "{",
+            "}",
+            "[",
+            "]",
+            "api_key",
+            "user",
+            "-",
+            "  - ",
+            "Authorization",
+            "canary-s3cr3t-7f3a9c2e41d8b6",
+            "canary-aa",
+            "canary-",
+            "null",
+            "true",
+            "12",
+            "&",
+            "?",
+            "\u{e9}",
+            "x",
+            "\n{\"password\": \"SECRETVAL",
+            "\n{\"token\":\"SECRETVAL\"}",
+            "\n{\"api_key\": SECRETVAL",
+            "\n{'secret': 'SECRETVAL",
+            "\nx?api_key=SECRETVAL",
+            "\nAuthorization: Bearer SECRETVAL",
+            "\n  - token: SECRETVAL",
+            "\n{\\\"password\\\": \\\"SECRETVAL",
+        ];
+        let r = redactor();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % n as u64).unwrap()
+        };
+        let mut redacted_values = 0;
+        for _ in 0..600 {
+            let len = 1 + next(24);
+            let text: String = (0..len).map(|_| PARTS[next(PARTS.len())]).collect();
+            let bytes = text.as_bytes();
+            let keep = if next(3) == 0 {
+                next(bytes.len() + 1)
+            } else {
+                bytes.len()
+            };
+            let (expected, flag) = run(&r, bytes, keep, bytes.len() + 1);
+            for chunk in [1, 2, 3, 5, 7, 13, 64] {
+                let (got, f) = run(&r, bytes, keep, chunk);
+                assert_eq!(got, expected, "chunk {chunk}, keep {keep}: {text:?}");
+                assert_eq!(f, flag);
+            }
+            let out = String::from_utf8_lossy(&expected);
+            for leak in ["canary-s3cr3t", "canary-aa", "SECRETVAL", "SECRET", "VAL"] {
+                assert!(!out.contains(leak), "{leak}: {text:?} -> {out}");
+            }
+            redacted_values += usize::from(text.contains("SECRETVAL") && keep == bytes.len());
+        }
+        assert!(redacted_values > 100, "{redacted_values}");
     }
 
     #[test]
     fn errors_have_codes_and_statuses() {
         let cases = [
-            (ArtifactError::InvalidName { reason: "x".into() }, "invalid_artifact_name", 400),
+            (
+                ArtifactError::InvalidName { reason: "x".into() },
+                "invalid_artifact_name",
+                400,
+            ),
             (
                 ArtifactError::NotFound {
                     action_id: "a".into(),

@@ -3,6 +3,7 @@
 //! I6, I7).
 
 use super::{Actor, Host, ServiceError};
+use crate::artifacts::ArtifactStore;
 use crate::governance::{
     Action as GovAction, Catalog, DecisionInput, Effect, Mode, Money, Payload, Policy, Switches,
     Tier, Unit, decide,
@@ -11,7 +12,6 @@ use crate::ledger::{
     Action, ActionPatch, ActionStatus, AuditEvent, BeginOutcome, Denied, ExecutionPlan,
     ExecutionSnapshot, Finished, LedgerError,
 };
-use crate::artifacts::ArtifactStore;
 use crate::runtime::Provider;
 use crate::runtime::types::CallContext;
 use crate::sandbox::egress::Profile;
