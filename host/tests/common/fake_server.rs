@@ -10,6 +10,8 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use super::serve::Served;
+
 /// One request a fake server received.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -95,7 +97,7 @@ struct Shared<A> {
 pub struct Fake<A: Api> {
     pub addr: SocketAddr,
     shared: Arc<Shared<A>>,
-    task: tokio::task::JoinHandle<()>,
+    _served: Served,
 }
 
 impl<A: Api> Fake<A> {
@@ -109,14 +111,12 @@ impl<A: Api> Fake<A> {
         let app = axum::Router::new()
             .fallback(handle::<A>)
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Fake { addr, shared, task }
+        let served = Served::start(app).await;
+        Fake {
+            addr: served.addr,
+            shared,
+            _served: served,
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -163,12 +163,6 @@ impl<A: Api> Fake<A> {
     /// Back to normal answers.
     pub fn unforce(&self) {
         *self.shared.forced.lock().expect("forced") = None;
-    }
-}
-
-impl<A: Api> Drop for Fake<A> {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

@@ -14,4 +14,6 @@ pub mod fake_etsy;
 pub mod fake_server;
 pub mod fake_shopify;
 pub mod fake_youtube;
+pub mod providers;
 pub mod recorder;
+pub mod serve;

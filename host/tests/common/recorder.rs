@@ -10,6 +10,8 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use super::serve::Served;
+
 /// One request a fake server received.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -101,7 +103,7 @@ pub struct Recorder<S: Send + Sync + 'static> {
     /// Where it listens.
     pub addr: SocketAddr,
     shell: Arc<Shell<S>>,
-    task: tokio::task::JoinHandle<()>,
+    _served: Served,
 }
 
 impl<S: Send + Sync + 'static> Recorder<S> {
@@ -115,14 +117,12 @@ impl<S: Send + Sync + 'static> Recorder<S> {
         let app = axum::Router::new()
             .fallback(handle::<S>)
             .with_state(shell.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Recorder { addr, shell, task }
+        let served = Served::start(app).await;
+        Recorder {
+            addr: served.addr,
+            shell,
+            _served: served,
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -151,12 +151,6 @@ impl<S: Send + Sync + 'static> Recorder<S> {
     /// Forgets the requests so far.
     pub fn clear(&self) {
         self.shell.hits.lock().expect("hits").clear();
-    }
-}
-
-impl<S: Send + Sync + 'static> Drop for Recorder<S> {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

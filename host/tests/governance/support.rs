@@ -1,6 +1,7 @@
 //! The test harness: a counting fake server, a config with the two providers, policies in a
 //! temp dir, a shared runtime, and a fresh database per test.
 
+use crate::common::serve::Served;
 use autopack_host::config::HostConfig;
 use autopack_host::governance::{ActionId, Timestamp};
 use autopack_host::ledger::Action;
@@ -53,20 +54,18 @@ pub struct Seen {
 pub struct FakeServer {
     pub origin: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    _served: Served,
 }
 
 impl FakeServer {
     pub async fn start() -> FakeServer {
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let app = Router::new().fallback(handle).with_state(seen.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let served = Served::start(app).await;
         FakeServer {
-            origin: format!("http://{addr}"),
+            origin: served.origin(),
             seen,
+            _served: served,
         }
     }
 
@@ -261,10 +260,15 @@ value = "Bearer {{WELLBEHAVED_TOKEN}}"
     }
 
     pub fn config(&self) -> HostConfig {
+        self.config_with("")
+    }
+
+    /// [`World::config`] with more `[[providers]]` entries appended.
+    pub fn config_with(&self, more_providers: &str) -> HostConfig {
         let file = self.dir.path().join("autopack-host.toml");
-        let text = self.config_text();
+        let text = self.config_text() + more_providers;
         std::fs::write(&file, &text).unwrap();
-        HostConfig::load(&file).unwrap()
+        HostConfig::load(&file).unwrap_or_else(|e| panic!("config: {e}\n{text}"))
     }
 
     pub fn env(&self) -> BTreeMap<String, String> {
@@ -276,13 +280,22 @@ value = "Bearer {{WELLBEHAVED_TOKEN}}"
     }
 
     pub async fn host_with_env(&self, env: BTreeMap<String, String>) -> Host {
+        self.host_with_config(self.config(), env).await
+    }
+
+    pub async fn host_with_config(
+        &self,
+        config: HostConfig,
+        env: BTreeMap<String, String>,
+    ) -> Host {
         Host::start_with(
-            &self.config(),
+            &config,
             &env,
             self.clock.clone(),
             StartOptions {
                 instance_id: Some("test-instance".into()),
                 runtime: Some(runtime()),
+                ..StartOptions::default()
             },
         )
         .await
