@@ -415,6 +415,92 @@ async fn i6_executing_becomes_unknown_at_start_and_is_not_resent() {
     assert!(host.verify_audit().await.unwrap().ok);
 }
 
+// ---------------------------------------------------------------- I7 spend
+
+#[tokio::test]
+async fn i7_actual_spend_above_reservation_trips_the_domain_switch() {
+    let w = World::new(Db::Sqlite).await;
+    let host = w.host().await;
+    w.all_on(&host).await;
+    // Declares 1.00 USD (reserved at execution), then reports 2.50 USD actually spent.
+    let mut over = spend_req("/pay", 100);
+    over.params["actual_spend"] = json!({"minor_units": 250, "unit": "USD"});
+    let a = approved(&host, over).await;
+    // Approved before the trip, in the same domain; and one in another domain.
+    let next = approved(&host, write_req("/notes")).await;
+    let done = host.execute(&pat(), &a.id).await.unwrap();
+    assert_eq!(done.status, ActionStatus::Succeeded, "{:?}", done.error);
+    assert_eq!(w.server.writes().len(), 1);
+
+    // The domain switch is off, by the system, saying why; the global switch stays on.
+    let state = host.switches().await.unwrap();
+    let row = |scope: &str| {
+        state
+            .rows
+            .iter()
+            .find(|r| r.scope == scope)
+            .unwrap()
+            .clone()
+    };
+    let tripped = row("wellbehaved");
+    assert!(!tripped.on, "the domain switch tripped off: {tripped:?}");
+    assert_eq!(tripped.updated_by, "system");
+    assert!(
+        tripped.reason.contains(a.id.as_str()) && tripped.reason.contains("1.50 USD"),
+        "{}",
+        tripped.reason
+    );
+    assert!(row("global").on && row("example").on && state.global_effective);
+
+    // An audit record says why: which action, how much above the reservation.
+    let records = host.ledger().audit_records(0, 1000).await.unwrap();
+    let trip: Vec<_> = records
+        .iter()
+        .filter(|r| r.event == "switch.tripped")
+        .collect();
+    assert_eq!(trip.len(), 1, "one trip record");
+    let trip = trip[0];
+    assert_eq!(trip.action_id.as_deref(), Some(a.id.as_str()));
+    assert_eq!(trip.domain.as_deref(), Some("wellbehaved"));
+    assert_eq!(
+        (trip.actor.as_str(), trip.auth.as_str()),
+        ("system", "internal")
+    );
+    assert_eq!(trip.spend, ["1.50 USD"]);
+    assert_eq!(trip.reasons[0]["code"], "actual_spend_above_reservation");
+    assert_eq!(trip.outcome.as_deref(), Some("switch wellbehaved off"));
+    let succeeded = records
+        .iter()
+        .find(|r| r.event == "action.succeeded" && r.action_id.as_deref() == Some(a.id.as_str()))
+        .unwrap();
+    assert!(
+        succeeded.seq < trip.seq,
+        "the trip follows the outcome that caused it"
+    );
+
+    // The actual spend is what counts against the caps.
+    let s = host
+        .ledger()
+        .spend_summary(&"demo".parse().unwrap(), NOW)
+        .await
+        .unwrap();
+    assert_eq!((s.units[0].day_settled, s.units[0].day_reserved), (250, 0));
+
+    // The next live execute in that domain is refused, though it was approved; the other
+    // domain carries on.
+    let err = host.execute(&pat(), &next.id).await.unwrap_err();
+    assert_eq!(denial_code(err.decision().unwrap()), "domain_switch_off");
+    assert_eq!(
+        host.get(&next.id).await.unwrap().status,
+        ActionStatus::Approved
+    );
+    assert_eq!(w.server.writes().len(), 1, "nothing more was sent");
+    let req = ProposeRequest::new("demo", "example", "get_status", json!({})).live();
+    let read = host.propose(&pat(), req).await.unwrap().action;
+    assert_eq!(read.status, ActionStatus::Succeeded);
+    assert!(host.verify_audit().await.unwrap().ok);
+}
+
 // ---------------------------------------------------------------- approvals
 
 #[tokio::test]

@@ -20,7 +20,9 @@
 //!   `provider-error::denied`; any other transport failure as
 //!   `provider-error::provider` with code `transport`. An optional `spend`
 //!   (`{minor_units, unit}`) is declared by `validate` and reported as the
-//!   actual spend by `execute`, so governance tests can exercise spend caps.
+//!   actual spend by `execute`, so governance tests can exercise spend caps;
+//!   an optional `actual_spend` (same shape) is reported by `execute` instead,
+//!   so a test can spend more than it declared (I7).
 //! - `fail` (read): always `provider-error::rate-limited` with
 //!   `retry-after-seconds` 7, to test error mapping.
 //!
@@ -167,17 +169,17 @@ fn imports(ctx: &CallContext, p: &Map<String, Value>) -> Value {
     report
 }
 
-/// The optional `spend` param: `{minor_units, unit}`.
-fn spend_param(p: &Map<String, Value>) -> Result<Option<Amount>, ProviderError> {
-    let Some(s) = p.get("spend") else {
+/// The optional amount param `key` (`spend` or `actual_spend`): `{minor_units, unit}`.
+fn spend_param(p: &Map<String, Value>, key: &str) -> Result<Option<Amount>, ProviderError> {
+    let Some(s) = p.get(key) else {
         return Ok(None);
     };
     let minor_units = s["minor_units"]
         .as_i64()
-        .ok_or_else(|| invalid("/spend/minor_units", "must be an integer"))?;
+        .ok_or_else(|| invalid(&format!("/{key}/minor_units"), "must be an integer"))?;
     let unit = s["unit"]
         .as_str()
-        .ok_or_else(|| invalid("/spend/unit", "must be a string"))?;
+        .ok_or_else(|| invalid(&format!("/{key}/unit"), "must be a string"))?;
     Ok(Some(Amount {
         minor_units,
         unit: unit.into(),
@@ -217,7 +219,10 @@ fn request(p: &Map<String, Value>) -> Result<Outcome, ProviderError> {
                 status: OutcomeStatus::Completed,
                 external_ref: None,
                 summary: format!("{method} {url} answered {}", resp.status),
-                spend: spend_param(p)?,
+                spend: match spend_param(p, "actual_spend")? {
+                    Some(actual) => Some(actual),
+                    None => spend_param(p, "spend")?,
+                },
                 data: json!({"status": resp.status, "headers": headers, "body": resp.text()})
                     .to_string(),
             })
@@ -246,6 +251,15 @@ impl Guest for WellBehaved {
             },
             "additionalProperties": false
         });
+        let amount = json!({
+            "type": "object",
+            "properties": {
+                "minor_units": {"type": "integer"},
+                "unit": {"type": "string"}
+            },
+            "required": ["minor_units", "unit"],
+            "additionalProperties": false
+        });
         let request = json!({
             "type": "object",
             "properties": {
@@ -253,15 +267,8 @@ impl Guest for WellBehaved {
                 "url": {"type": "string"},
                 "headers": {"type": "object", "additionalProperties": {"type": "string"}},
                 "body": {"type": "string"},
-                "spend": {
-                    "type": "object",
-                    "properties": {
-                        "minor_units": {"type": "integer"},
-                        "unit": {"type": "string"}
-                    },
-                    "required": ["minor_units", "unit"],
-                    "additionalProperties": false
-                }
+                "spend": amount,
+                "actual_spend": amount
             },
             "required": ["method", "url"],
             "additionalProperties": false
@@ -307,7 +314,8 @@ impl Guest for WellBehaved {
                 let method = params::str(&map, "method")?.to_ascii_uppercase();
                 params::str(&map, "url")?;
                 map.insert("method".into(), Value::String(method));
-                spend = spend_param(&map)?;
+                spend = spend_param(&map, "spend")?;
+                spend_param(&map, "actual_spend")?;
             }
             other => return Err(invalid("", format!("unknown operation `{other}`"))),
         }
