@@ -217,3 +217,159 @@ fn switch_round_trip_and_audit_verify() {
     assert_eq!(last["event"], "switch.off");
     assert_eq!(last["auth"], "cli");
 }
+
+// ---------------------------------------------------------------- I10 audit tamper
+
+/// Runs the service on SQLite in `dir` long enough to write some records: the config and
+/// policy loads, two switch flips, two dry-run actions (proposed, then finished). Returns the
+/// database URL.
+async fn service_records(dir: &Path) -> String {
+    use autopack_host::config::HostConfig;
+    use autopack_host::runtime::{Runtime, RuntimeOptions};
+    use autopack_host::service::{
+        Actor, AuthMethod, Host, ProposeRequest, StartOptions, SystemClock,
+    };
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    let file = config(dir, &[("example", "autopack-example")]);
+    // The example provider's default origin (echo never calls it).
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("origins = [\"http://127.0.0.1:8787\"]\n");
+    std::fs::write(&file, text).unwrap();
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    std::fs::write(
+        dir.join("policies/demo.toml"),
+        "project = \"demo\"\n\n[domains.example]\noperations = [\"echo\"]\n",
+    )
+    .unwrap();
+    let cfg = HostConfig::load(&file).unwrap();
+    let runtime = Runtime::new(&RuntimeOptions {
+        pooling: false,
+        max_instances: 4,
+        cache_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-governance-cache")),
+    })
+    .unwrap();
+    let host = Host::start_with(
+        &cfg,
+        &BTreeMap::<String, String>::new(),
+        Arc::new(SystemClock),
+        StartOptions {
+            runtime: Some(Arc::new(runtime)),
+            ..StartOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let olga = Actor::new("olga".parse().unwrap(), AuthMethod::Test);
+    host.set_switch(&olga, "global", true, "launch")
+        .await
+        .unwrap();
+    host.set_switch(&olga, "example", true, "ready")
+        .await
+        .unwrap();
+    for message in ["one", "two"] {
+        let req = ProposeRequest::new("demo", "example", "echo", json!({"message": message}));
+        host.propose(&olga, req).await.unwrap();
+    }
+    let records = host.ledger().audit_records(0, 100).await.unwrap();
+    assert!(records.len() >= 8, "{records:?}");
+    assert!(host.verify_audit().await.unwrap().ok);
+    drop(host);
+    format!("sqlite://{}", dir.join("data/autopack.db").display())
+}
+
+/// Runs SQL on the database behind the host's back.
+async fn tamper(url: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+}
+
+/// The seq of the first record with `event`.
+async fn seq_of(url: &str, event: &str) -> i64 {
+    use sqlx::{Connection, Row};
+    let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+    let row = sqlx::query("SELECT seq FROM audit WHERE event = $1 ORDER BY seq LIMIT 1")
+        .bind(event)
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    let seq: i64 = row.try_get(0).unwrap();
+    c.close().await.unwrap();
+    seq
+}
+
+/// `audit verify` passes on the untouched chain, then `sql` (with `{seq}` replaced by the
+/// seq of the first `event` record) tampers with it; `audit verify` must then fail with exit
+/// code 1 and say `expected` (with `{seq}` and `{next}` replaced). Returns the output.
+async fn verify_after_tamper(event: &str, sql: &str, expected: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let url = service_records(dir.path()).await;
+    let out = run(dir.path(), &["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("audit chain ok"));
+    let seq = seq_of(&url, event).await;
+    let fill = |s: &str| {
+        s.replace("{seq}", &seq.to_string())
+            .replace("{next}", &(seq + 1).to_string())
+    };
+    tamper(&url, &fill(sql)).await;
+    let out = run(dir.path(), &["audit", "verify"]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("audit_chain_broken"), "{said}");
+    for e in expected {
+        assert!(said.contains(&fill(e)), "`{}` not in: {said}", fill(e));
+    }
+    said
+}
+
+#[tokio::test]
+async fn i10_audit_verify_names_an_edited_record() {
+    // Who flipped a switch, changed after the fact.
+    verify_after_tamper(
+        "switch.on",
+        "UPDATE audit SET actor = 'mallory' WHERE seq = {seq}",
+        &["record {seq} does not match its hash", "edited"],
+    )
+    .await;
+    // An edit that keeps the JSON columns parseable but changes what they say.
+    verify_after_tamper(
+        "action.proposed",
+        "UPDATE audit SET reasons = '[]' WHERE seq = {seq}",
+        &["record {seq} does not match its hash", "edited"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn i10_audit_verify_names_a_deleted_record() {
+    verify_after_tamper(
+        "action.proposed",
+        "DELETE FROM audit WHERE seq = {seq}",
+        &["record {seq} is missing"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn i10_audit_verify_names_reordered_records() {
+    // The two switch flips swap places: each row keeps its content and hash, only the seqs
+    // are exchanged.
+    verify_after_tamper(
+        "switch.on",
+        "UPDATE audit SET seq = -1 WHERE seq = {seq}; \
+         UPDATE audit SET seq = {seq} WHERE seq = {next}; \
+         UPDATE audit SET seq = {next} WHERE seq = -1;",
+        &[
+            "record {seq} holds the record written as {next}",
+            "reordered",
+        ],
+    )
+    .await;
+}

@@ -476,7 +476,9 @@ impl ChainWalker {
                 && written_as != seq
                 && rec.hash_as(written_as).as_deref() == Some(rec.hash.as_str())
             {
-                let msg = format!("record {seq} holds the record written as {written_as}");
+                let msg = format!(
+                    "record {seq} holds the record written as {written_as}: the records were reordered"
+                );
                 self.fail(seq, AuditFaultKind::Reordered { written_as }, msg);
                 return;
             }
