@@ -49,9 +49,13 @@
 //!    output, to count `returned_bytes` and learn whether anything was replaced; the body
 //!    then streams the second pass. Both passes read the same open file (the store only
 //!    ever replaces files by rename, so the bytes behind an open handle do not change) and
-//!    the body fails with an error if it would produce anything else than announced. A
-//!    read costs two scans of at most the read cap, and memory of a few chunks
-//!    ([`CHUNK_BYTES`]) whatever the file size.
+//!    the body ends with an error rather than send a length or a `redacted` flag other
+//!    than announced (a file edited in place behind the store's back). A read costs two
+//!    scans of at most the read cap, and memory of a few chunks ([`CHUNK_BYTES`])
+//!    whatever the file size.
+//!
+//! `redacted` says whether this read replaced anything; secrets the journal replaced
+//! before storage are already `[REDACTED:NAME]` in the stored bytes.
 //!
 //! The output is a function of the stored bytes, the content type, the limit and the set
 //! of secrets only — never of chunk sizes or timing — so the same read gives the same bytes.
@@ -585,16 +589,13 @@ impl ArtifactStore {
         };
         let dir = self.action_dir(action)?.ok_or_else(not_found)?;
         let sidecar = read_sidecar(&dir, action, name)?;
-        let file = open_nofollow(&dir, name).map_err(|e| {
+        let file = open_regular(&dir, name).map_err(|e| {
             tracing::debug!(action, name, error = %e, "artifact not opened");
             not_found()
         })?;
         let md = file
             .metadata()
             .map_err(|e| ArtifactError::io(format!("stat `{action}/{name}`"), &e))?;
-        if !md.is_file() {
-            return Err(not_found());
-        }
         let mut file = file.into_std();
         let total = md.len();
         let io_err = |e: io::Error| ArtifactError::io(format!("read `{action}/{name}`"), &e);
@@ -652,10 +653,20 @@ fn sidecar_name(name: &str) -> String {
     format!(".{name}.meta.json")
 }
 
-fn open_nofollow(dir: &Dir, name: &str) -> io::Result<cap_std::fs::File> {
+/// Opens `name` in `dir` for reading if it is a regular file: never through a symlink
+/// (refused by the open itself), and never a FIFO or device, whose open could block.
+fn open_regular(dir: &Dir, name: &str) -> io::Result<cap_std::fs::File> {
+    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+    if !dir.symlink_metadata(name)?.is_file() {
+        return Err(not_regular());
+    }
     let mut o = OpenOptions::new();
     o.read(true).follow(FollowSymlinks::No);
-    dir.open_with(name, &o)
+    let file = dir.open_with(name, &o)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
 }
 
 fn read_sidecar(dir: &Dir, action: &str, name: &str) -> Result<Sidecar, ArtifactError> {
@@ -664,7 +675,7 @@ fn read_sidecar(dir: &Dir, action: &str, name: &str) -> Result<Sidecar, Artifact
         name: name.to_owned(),
         reason,
     };
-    let file = open_nofollow(dir, &sidecar_name(name)).map_err(|e| {
+    let file = open_regular(dir, &sidecar_name(name)).map_err(|e| {
         tracing::debug!(action, name, error = %e, "artifact sidecar not opened");
         ArtifactError::NotFound {
             action_id: action.to_owned(),

@@ -325,9 +325,73 @@ async fn symlinks_in_the_store_are_not_followed() {
     );
     assert!(!outside.join("w.txt").exists());
 
+    // A FIFO (whose open would block) with a genuine sidecar is not opened.
+    let fifo = adir.join("fifo.txt");
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        std::fs::write(adir.join(".fifo.txt.meta.json"), &sidecar).unwrap();
+        let err = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            store.open(&a, "fifo.txt", ReadOptions::default()),
+        )
+        .await
+        .expect("opening a FIFO must not block")
+        .unwrap_err();
+        assert_eq!(err.code(), "artifact_not_found");
+    }
+
     // The genuine artifact is still there.
     let (_, body) = read(&store, &a, "real.txt", ReadOptions::default()).await;
     assert_eq!(body, b"real");
+}
+
+#[tokio::test]
+async fn a_file_shrunk_behind_the_store_ends_the_body_with_an_error() {
+    let (dir, store) = store();
+    let a = id(1);
+    let size = 3 * CHUNK_BYTES;
+    store
+        .store(
+            &a,
+            vec![artifact(
+                "d.bin",
+                "application/octet-stream",
+                &vec![1; size],
+            )],
+        )
+        .await
+        .unwrap();
+    let mut r = store
+        .open(&a, "d.bin", ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(r.meta.returned_bytes, size as u64);
+    // The store only ever renames; someone else edits the file in place.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(
+            dir.path()
+                .join("data/artifacts")
+                .join(a.as_str())
+                .join("d.bin"),
+        )
+        .unwrap()
+        .set_len(1000)
+        .unwrap();
+    let (mut got, mut failed) = (0, false);
+    while let Some(chunk) = r.body.next_chunk().await {
+        match chunk {
+            Ok(b) => got += b.len(),
+            Err(e) => {
+                assert!(e.to_string().contains("changed"), "{e}");
+                failed = true;
+            }
+        }
+    }
+    assert!(failed && got < size, "{got}");
 }
 
 #[tokio::test]
