@@ -154,25 +154,33 @@ pub fn load_secret(name: &str, env: &dyn Env) -> Result<Secret, SecretError> {
 }
 
 /// Names of the secrets a header template uses (`"Bearer {TOKEN}"` → `["TOKEN"]`).
+///
+/// Errors never quote the template: a malformed value may be a pasted credential.
 pub fn template_names(template: &str) -> Result<Vec<String>, String> {
+    const NOT_SHOWN: &str = "(the value is not shown: it may hold a credential)";
     let mut names = Vec::new();
     let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        let after = &rest[start + 1..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed `{{` in `{template}`: expected `{{SECRET_NAME}}`"))?;
+    loop {
+        let start = rest.find('{').unwrap_or(rest.len());
+        if rest[..start].contains('}') {
+            return Err(format!(
+                "unmatched `}}`: reference a secret as `{{SECRET_NAME}}` {NOT_SHOWN}"
+            ));
+        }
+        let Some(after) = rest.get(start + 1..) else {
+            break;
+        };
+        let end = after.find('}').ok_or_else(|| {
+            format!("unclosed `{{`: reference a secret as `{{SECRET_NAME}}` {NOT_SHOWN}")
+        })?;
         let name = &after[..end];
         if !is_secret_name(name) {
             return Err(format!(
-                "`{{{name}}}` is not a secret reference: expected an uppercase name like `{{ETSY_API_KEY}}`"
+                "a `{{…}}` reference is not a secret name: expected an uppercase name like `{{ETSY_API_KEY}}` {NOT_SHOWN}"
             ));
         }
         names.push(name.to_string());
         rest = &after[end + 1..];
-    }
-    if rest.contains('}') {
-        return Err(format!("unmatched `}}` in `{template}`"));
     }
     Ok(names)
 }
@@ -273,7 +281,9 @@ impl Redactor {
     /// Length in bytes of the longest secret value (0 without secrets): how far past a
     /// point a streaming scan must look to see every match that starts before it.
     pub fn max_value_len(&self) -> usize {
-        self.matcher.as_ref().map_or(0, AhoCorasick::max_pattern_len)
+        self.matcher
+            .as_ref()
+            .map_or(0, AhoCorasick::max_pattern_len)
     }
 
     /// Every occurrence of a secret in `text`, in order: its byte range and the secret's
@@ -429,6 +439,23 @@ mod tests {
         assert!(template_names("Bearer {token}").is_err());
         assert!(template_names("Bearer {TOKEN").is_err());
         assert!(template_names("Bearer TOKEN}").is_err());
+        assert!(
+            template_names("a}b{TOKEN}").is_err(),
+            "a closing brace before a reference"
+        );
+        assert_eq!(
+            template_names("no reference").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(template_names("").unwrap(), Vec::<String>::new());
+        for bad in [
+            "Bearer {sk_live_51Hx}",
+            "Bearer {sk_live_51Hx",
+            "sk_live}51Hx",
+        ] {
+            let msg = template_names(bad).unwrap_err();
+            assert!(!msg.contains("sk_live"), "the value is not quoted: {msg}");
+        }
         let store =
             SecretStore::load(["ETSY_TOKEN"], &env(&[("ETSY_TOKEN", "tok-12345678")])).unwrap();
         assert_eq!(
