@@ -275,7 +275,8 @@ impl Host {
                     "off" | "0" | "false" | "no"
                 )
             });
-        let artifacts = ArtifactStore::in_data_dir(&config.data_dir());
+        let artifacts = ArtifactStore::in_data_dir(&config.data_dir())
+            .with_read_cap(config.server.max_artifact_read_bytes);
         if purpose == Purpose::Serve {
             artifacts
                 .ensure()
