@@ -19,6 +19,7 @@ mod client;
 mod common;
 #[cfg(unix)]
 mod crash;
+mod replicas;
 mod request_id;
 mod server;
 mod walk;

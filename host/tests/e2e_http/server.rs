@@ -343,11 +343,17 @@ impl World {
     /// Starts `autopack-host serve` and waits until it says where it listens. The `n`th
     /// start of this world logs to `server-<n>.log`.
     pub async fn start(&self, n: u32) -> Server {
+        self.start_with(n, &[]).await
+    }
+
+    /// [`World::start`] with extra environment variables (a replica's instance id).
+    pub async fn start_with(&self, n: u32, env: &[(&str, &str)]) -> Server {
         let log = self.dir.path().join(format!("server-{n}.log"));
         let stderr = std::fs::File::create(&log).expect("log file");
         let config = self.config();
-        let mut child = self
-            .command()
+        let mut command = self.command();
+        command.envs(env.iter().copied());
+        let mut child = command
             .args(["serve", "--config"])
             .arg(&config)
             .args(["--listen", "127.0.0.1:0"])

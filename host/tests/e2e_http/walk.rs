@@ -226,7 +226,8 @@ async fn e2e_etsy_publish_dry_run_then_live_with_switches_and_approval() {
     );
 }
 
-fn order(qty: &str, limit_price: &str, mode: &str, key: &str) -> Value {
+/// A limit order for AAPL of project `trading-desk`.
+pub fn order(qty: &str, limit_price: &str, mode: &str, key: &str) -> Value {
     json!({
         "project": "trading-desk",
         "domain": "trading",
@@ -239,7 +240,7 @@ fn order(qty: &str, limit_price: &str, mode: &str, key: &str) -> Value {
 }
 
 /// Proposes a live order as `proposer` and has alice approve it.
-async fn approved_order(api: &Api, proposer: &str, body: &Value) -> String {
+pub async fn approved_order(api: &Api, proposer: &str, body: &Value) -> String {
     let r = api.post(proposer, "/api/actions", body).await;
     r.expect(201);
     assert_eq!(r.body["status"], "pending_approval", "{}", r.text);
