@@ -64,7 +64,18 @@ fn set(env: &dyn Env, name: &str) -> bool {
 }
 
 fn is_temp(path: &Path) -> bool {
-    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // Lexically normalized, so `/var/../tmp/x` is seen for what it is.
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut path = std::path::PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                path.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => path.push(other),
+        }
+    }
     let mut temps = vec![std::env::temp_dir()];
     if cfg!(unix) {
         temps.push("/tmp".into());
@@ -176,5 +187,14 @@ mod tests {
                 .to_string()
                 .contains("prodution")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_temp_dir_is_seen_through_dot_dots() {
+        assert!(is_temp(Path::new("/var/../tmp/x/autopack.db")));
+        assert!(is_temp(Path::new("/tmp/./x")));
+        assert!(!is_temp(Path::new("/var/lib/autopack/autopack.db")));
+        assert!(!is_temp(Path::new("/tmp/../var/lib/x")));
     }
 }

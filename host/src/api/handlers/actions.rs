@@ -94,7 +94,8 @@ pub struct ListQuery {
 async fn detached<T: Send + 'static>(
     f: impl std::future::Future<Output = Result<T, ServiceError>> + Send + 'static,
 ) -> Result<T, ApiError> {
-    match tokio::spawn(f).await {
+    // The request's span (and its request id) goes along into the task's log lines.
+    match tokio::spawn(tracing::Instrument::instrument(f, tracing::Span::current())).await {
         Ok(r) => r.map_err(ApiError::from),
         Err(e) => Err(ApiError::internal(format!("service task: {e}"))),
     }
