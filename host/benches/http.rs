@@ -351,9 +351,10 @@ fn orchestrate() {
 
     // 4. wrk, if installed.
     if Command::new("wrk").arg("--version").output().is_ok() {
-        let script = dir.path().join("propose.lua");
-        std::fs::write(&script, wrk_script(&run)).expect("lua");
         for c in [16u64, 64] {
+            // A fresh key prefix per run: a repeated key is a cheap replay, not a new action.
+            let script = dir.path().join(format!("propose-{c}.lua"));
+            std::fs::write(&script, wrk_script(&format!("{run}-wrk{c}"))).expect("lua");
             let out = Command::new("wrk")
                 .args([
                     "-t1",
@@ -399,19 +400,35 @@ fn now_nanos() -> u128 {
         .as_nanos()
 }
 
-/// A wrk script: each request a new dry-run proposal with a unique idempotency key.
-fn wrk_script(run: &str) -> String {
+/// A wrk script: each request a new dry-run proposal with a unique idempotency key; prints
+/// how many answers had each status (201: a new action; 200 would be a replay).
+fn wrk_script(prefix: &str) -> String {
     format!(
-        r#"local threads = 0
+        r#"local threads = {{}}
 function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
 end
 local n = 0
+local seen = {{}}
 function request()
   n = n + 1
-  local body = string.format('{{"project":"bench","domain":"example","operation":"echo","params":{{"message":"hello"}},"idempotency_key":"{run}-wrk-%s-%d"}}', tostring(tid), n)
+  local body = string.format('{{"project":"bench","domain":"example","operation":"echo","params":{{"message":"hello"}},"idempotency_key":"{prefix}-%s-%d"}}', tostring(tid), n)
   return wrk.format("POST", nil, {{["Content-Type"] = "application/json", ["X-API-Key"] = "{KEY}"}}, body)
+end
+function response(status, headers, body)
+  seen[status] = (seen[status] or 0) + 1
+  statuses = seen
+end
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    local s = t:get("statuses")
+    if s then
+      for status, count in pairs(s) do
+        io.write(string.format("status %d: %d responses\n", status, count))
+      end
+    end
+  end
 end
 "#
     )
