@@ -71,7 +71,7 @@ async fn i7_two_replicas_on_one_postgres_keep_one_execution_the_cap_and_the_swit
     let b = world
         .start_with(2, &[("AUTOPACK_INSTANCE_ID", "replica-b")])
         .await;
-    let (a, b) = (a.api.clone(), b.api.clone());
+    let (a, b) = (a.api, b.api);
 
     // A switch flipped on one replica is what the other decides with.
     flip(&a, "global", true).await;
@@ -83,7 +83,7 @@ async fn i7_two_replicas_on_one_postgres_keep_one_execution_the_cap_and_the_swit
     let id = approved_order(&b, QUINN.key, &order("1", "100", "live", "once")).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let api = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let api = if i % 2 == 0 { a } else { b };
         let path = format!("/api/actions/{id}/execute");
         tasks.push(tokio::spawn(async move {
             api.post_empty(QUINN.key, &path).await
