@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/mod.rs"]
+mod common;
 #[allow(dead_code)]
 #[path = "sandbox/support.rs"]
 mod support;

@@ -2,27 +2,19 @@
 //! a loopback fake of the example provider's notes service that records every request; and
 //! the real `autopack-host serve` on a random loopback port.
 
+use crate::common::host_bin::{self, Running, q};
+use crate::common::serve::Served;
 use crate::http::{Reply, call};
-use autopack_host::api::auth::key_hash_hex;
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode, Uri};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
-use std::io::BufRead as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tempfile::TempDir;
 
-/// One API principal: id, key, roles, project scope.
-pub struct Principal {
-    pub id: &'static str,
-    pub key: &'static str,
-    pub roles: &'static [&'static str],
-    pub projects: Option<&'static [&'static str]>,
-}
+pub use crate::common::host_bin::Principal;
 
 pub const PROPOSER: Principal = Principal {
     id: "penny",
@@ -69,21 +61,6 @@ project = "other"
 operations = ["echo"]
 "#;
 
-/// Variables of the test's environment that would change what the host does.
-const SCRUBBED: &[&str] = &[
-    "AUTOPACK_ENV",
-    "AUTOPACK_API_KEY",
-    "AUTOPACK_API_KEY_FILE",
-    "AUTOPACK_EXTERNAL_ACTIONS",
-    "AUTOPACK_LISTEN",
-    "AUTOPACK_LOG",
-    "AUTOPACK_LOG_FORMAT",
-    "DATABASE_URL",
-    "DATABASE_URL_FILE",
-    "JWT_PRIVATE_KEY_FILE",
-    "JWT_PUBLIC_KEY_FILE",
-];
-
 /// One request the fake notes service received.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -97,7 +74,7 @@ pub struct Seen {
 pub struct Notes {
     pub origin: String,
     seen: Arc<Mutex<Vec<Seen>>>,
-    task: tokio::task::JoinHandle<()>,
+    _served: Served,
 }
 
 impl Notes {
@@ -129,17 +106,11 @@ impl Notes {
                 }
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the notes fake");
-        let addr = listener.local_addr().expect("notes fake address");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let served = Served::start(app).await;
         Notes {
-            origin: format!("http://{addr}"),
+            origin: served.origin(),
             seen,
-            task,
+            _served: served,
         }
     }
 
@@ -157,44 +128,9 @@ impl Notes {
     }
 }
 
-impl Drop for Notes {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn q(s: &str) -> String {
-    serde_json::to_string(s).expect("string")
-}
-
 fn config_text(dir: &Path, notes: &str) -> String {
-    let data = dir.join("data");
-    let mut t = String::new();
-    let _ = writeln!(t, "data_dir = {}", q(&data.display().to_string()));
-    let _ = writeln!(
-        t,
-        "database_url = {}",
-        q(&format!("sqlite://{}", data.join("autopack.db").display()))
-    );
-    let _ = writeln!(
-        t,
-        "policies_dir = {}",
-        q(&dir.join("policies").display().to_string())
-    );
-    for p in PRINCIPALS {
-        let roles: Vec<String> = p.roles.iter().map(|r| q(r)).collect();
-        let _ = write!(
-            t,
-            "\n[[api_keys]]\nid = {}\nsha256 = {}\nroles = [{}]\n",
-            q(p.id),
-            q(&key_hash_hex(p.key)),
-            roles.join(", ")
-        );
-        if let Some(projects) = p.projects {
-            let ps: Vec<String> = projects.iter().map(|p| q(p)).collect();
-            let _ = writeln!(t, "projects = [{}]", ps.join(", "));
-        }
-    }
+    let mut t = host_bin::paths_toml(dir);
+    t.push_str(&host_bin::api_keys_toml(&PRINCIPALS));
     let _ = write!(
         t,
         "\n[[providers]]\ndomain = \"example\"\ncomponent = {}\norigins = [{}]\n[providers.settings]\nbase_url = {}\n",
@@ -207,9 +143,8 @@ fn config_text(dir: &Path, notes: &str) -> String {
 
 /// A running `autopack-host serve` and its home.
 pub struct Host {
-    child: Child,
+    server: Running,
     pub addr: SocketAddr,
-    log: PathBuf,
     _dir: TempDir,
 }
 
@@ -224,50 +159,11 @@ impl Host {
         let config = dir.path().join("autopack-host.toml");
         std::fs::write(&config, config_text(dir.path(), &notes.origin)).expect("config");
         let log = dir.path().join("server.log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_autopack-host"));
-        cmd.current_dir(dir.path());
-        for v in SCRUBBED {
-            cmd.env_remove(v);
-        }
-        let mut child = cmd
-            .args(["serve", "--config"])
-            .arg(&config)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("spawn autopack-host");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
-        // Drains stdout to its end so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let addr = line
-                    .strip_prefix("autopack-host listening on http://")
-                    .and_then(|a| a.trim().parse::<SocketAddr>().ok());
-                if let (Some(addr), Some(tx)) = (addr, tx.take()) {
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        match tokio::time::timeout(Duration::from_secs(120), rx).await {
-            Ok(Ok(addr)) => Host {
-                child,
-                addr,
-                log,
-                _dir: dir,
-            },
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "autopack-host did not start; its log:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
+        let server = Running::start(host_bin::command(dir.path()), &config, log).await;
+        Host {
+            addr: server.addr,
+            server,
+            _dir: dir,
         }
     }
 
@@ -323,14 +219,13 @@ impl Host {
 
     /// The server's log so far.
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.server.log_text()
     }
 }
 
 impl Drop for Host {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.kill();
         if std::thread::panicking() {
             eprintln!("autopack-host's log:\n{}", self.log_text());
         }

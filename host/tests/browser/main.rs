@@ -16,6 +16,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser;
+#[path = "../common/mod.rs"]
+mod common;
 mod host;
 mod http;
 mod inbox;

@@ -23,6 +23,17 @@ pub struct Seen {
 }
 
 impl Seen {
+    /// The record of one request.
+    pub fn of(method: &Method, uri: &Uri, headers: HeaderMap, body: Bytes) -> Seen {
+        Seen {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            query: uri.query().unwrap_or_default().to_string(),
+            headers,
+            body,
+        }
+    }
+
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -56,6 +67,22 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = (
+            StatusCode::from_u16(self.status).expect("status"),
+            self.body,
+        )
+            .into_response();
+        for (k, v) in self.headers {
+            response
+                .headers_mut()
+                .insert(k, v.parse().expect("header value"));
+        }
+        response
+    }
 }
 
 impl Reply {
@@ -173,13 +200,7 @@ async fn handle<A: Api>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let seen = Seen {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        query: uri.query().unwrap_or_default().to_string(),
-        headers,
-        body,
-    };
+    let seen = Seen::of(&method, &uri, headers, body);
     shared.seen.lock().expect("seen").push(seen.clone());
     let forced = shared.forced.lock().expect("forced").clone();
     let reply = match forced {
@@ -190,15 +211,5 @@ async fn handle<A: Api>(
         },
         None => shared.api.answer(&seen),
     };
-    let mut response = (
-        StatusCode::from_u16(reply.status).expect("status"),
-        reply.body,
-    )
-        .into_response();
-    for (k, v) in reply.headers {
-        response
-            .headers_mut()
-            .insert(k, v.parse().expect("header value"));
-    }
-    response
+    reply.into_response()
 }

@@ -1,11 +1,9 @@
-//! A small HTTP/1.1 client over hyper (one connection per request, JSON in and out) that
-//! checks what every response of the API must carry: an `X-Request-ID`, the caller's when
-//! it sent a valid one.
+//! The shared small HTTP/1.1 client (`common::http_client`: one connection per request,
+//! JSON in and out), wrapped so that it checks what every response of the API must carry:
+//! an `X-Request-ID`, the caller's when it sent a valid one.
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
+use crate::common::http_client::{self, Request};
 use hyper::header::HeaderMap;
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -86,49 +84,23 @@ pub struct Req<'a> {
 
 /// Sends one request on a new connection and checks the request id of the answer.
 pub async fn send(addr: SocketAddr, req: Req<'_>) -> Result<Resp, String> {
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect {addr}: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    let driver = tokio::spawn(conn);
-    let mut b = hyper::Request::builder()
-        .method(req.method)
-        .uri(req.path)
-        .header("host", addr.to_string());
-    if let Some(k) = req.key {
-        b = b.header("x-api-key", k);
-    }
-    if req.body.is_some() {
-        b = b.header("content-type", "application/json");
-    }
-    for (k, v) in &req.headers {
-        b = b.header(*k, *v);
-    }
-    let payload = req.body.map(|v| v.to_string()).unwrap_or_default();
-    let request = b
-        .body(Full::new(Bytes::from(payload)))
-        .map_err(|e| format!("request: {e}"))?;
-    let res = sender
-        .send_request(request)
-        .await
-        .map_err(|e| format!("{} {}: {e}", req.method, req.path))?;
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let bytes = res
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes();
-    driver.abort();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let reply = http_client::send(
+        addr,
+        &Request {
+            method: req.method,
+            path: req.path,
+            key: req.key,
+            body: req.body,
+            headers: &req.headers,
+        },
+    )
+    .await?;
+    let status = reply.status;
     let resp = Resp {
         status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
+        headers: reply.headers,
+        body: reply.json,
+        text: reply.text,
     };
     // Every response carries a request id; a valid caller-supplied one is echoed.
     let id = resp.request_id();

@@ -4,14 +4,14 @@
 
 use crate::common::fake_alpaca::AlpacaApi;
 use crate::common::fake_server::{Api as _, Seen};
+use crate::common::serve::Served;
 use crate::server::{ALICE, Fakes, OLGA, PAT, World};
 use crate::walk::{action, audit_ok, audit_records, switch};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -33,31 +33,17 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let seen = Seen {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        query: uri.query().unwrap_or_default().to_string(),
-        headers,
-        body,
-    };
+    let seen = Seen::of(&method, &uri, headers, body);
     let reply = h.api.answer(&seen);
     if seen.method == "POST" && seen.path == "/v2/orders" {
         h.orders.fetch_add(1, Ordering::SeqCst);
         h.received.notify_one();
         h.release.notified().await;
     }
-    let mut res = (
-        StatusCode::from_u16(reply.status).expect("status"),
-        reply.body,
-    )
-        .into_response();
-    for (k, v) in reply.headers {
-        res.headers_mut().insert(k, v.parse().expect("header"));
-    }
-    res
+    reply.into_response()
 }
 
-async fn start_holding() -> (Arc<Holding>, SocketAddr, tokio::task::JoinHandle<()>) {
+async fn start_holding() -> (Arc<Holding>, Served) {
     let h = Arc::new(Holding {
         api: AlpacaApi::default(),
         orders: AtomicUsize::new(0),
@@ -65,22 +51,16 @@ async fn start_holding() -> (Arc<Holding>, SocketAddr, tokio::task::JoinHandle<(
         release: Notify::new(),
     });
     let app = axum::Router::new().fallback(handle).with_state(h.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (h, addr, task)
+    let served = Served::start(app).await;
+    (h, served)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn i6_sigkill_while_executing_leaves_the_action_unknown_and_unsent() {
     let fakes = Fakes::start().await;
-    let (alpaca, alpaca_addr, alpaca_task) = start_holding().await;
+    let (alpaca, alpaca_served) = start_holding().await;
     let mut origins = fakes.origins();
-    origins.trading = format!("http://{alpaca_addr}");
+    origins.trading = alpaca_served.origin();
     let world = World::new(&origins);
     let mut server = world.start(1).await;
     let api = server.api;
@@ -200,5 +180,5 @@ async fn i6_sigkill_while_executing_leaves_the_action_unknown_and_unsent() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("audit chain ok"));
     alpaca.release.notify_waiters();
-    alpaca_task.abort();
+    drop(alpaca_served);
 }

@@ -7,6 +7,7 @@
 //! real host), so the hostile tests also show that one call's failure does not
 //! disturb calls running beside it.
 
+use crate::common::serve::Served;
 use autopack_host::config::HostConfig;
 use autopack_host::governance::Mode;
 use autopack_host::runtime::types::{CallContext, Outcome};
@@ -99,7 +100,7 @@ pub struct FakeServer {
     /// Where it listens.
     pub addr: SocketAddr,
     state: Arc<ServerState>,
-    task: tokio::task::JoinHandle<()>,
+    _served: Served,
 }
 
 impl FakeServer {
@@ -109,14 +110,12 @@ impl FakeServer {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeServer { addr, state, task }
+        let served = Served::start(app).await;
+        FakeServer {
+            addr: served.addr,
+            state,
+            _served: served,
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -155,12 +154,6 @@ impl FakeServer {
             .iter()
             .filter(|h| h.method != "GET" && h.method != "HEAD")
             .count()
-    }
-}
-
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 
