@@ -4,7 +4,7 @@ use super::error::ApiError;
 use super::request_id::RequestId;
 use crate::principal::Principal;
 use crate::service::{Actor, AuthMethod};
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -50,13 +50,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryArgs<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(QueryArgs(v)),
-            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {
-                Err(ApiError::invalid(e.body_text()))
-            }
-            Err(e) => Err(ApiError::invalid(e.body_text())),
-        }
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| QueryArgs(v))
+            .map_err(|e| ApiError::invalid(e.body_text()))
     }
 }
 

@@ -127,13 +127,9 @@ fn handler(route: &'static Route) -> MethodRouter<AppState> {
 /// The application: every route of the table with its auth layer, and the common layers.
 pub fn app(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
-    let mut paths: Vec<&'static str> = ROUTES.iter().map(|r| r.path).collect();
-    paths.dedup();
-    let mut done = std::collections::BTreeSet::new();
+    // One method router per path, holding every method the table declares for it.
+    let paths: std::collections::BTreeSet<&'static str> = ROUTES.iter().map(|r| r.path).collect();
     for path in paths {
-        if !done.insert(path) {
-            continue;
-        }
         let mut mr: MethodRouter<AppState> = MethodRouter::new();
         for route in ROUTES.iter().filter(|r| r.path == path) {
             let guarded = handler(route).layer(middleware::from_fn_with_state(
@@ -329,20 +325,13 @@ fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
+    // Layers added with `Router::layer` run after routing, so the matched path is known;
+    // the fallback (no route) has none.
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let res = next.run(req).await;
-    // The matched path is only known inside the router; read it from where the router
-    // left it on the response if the request did not carry it yet.
-    let route = route
-        .or_else(|| {
-            res.extensions()
-                .get::<MatchedPath>()
-                .map(|m| m.as_str().to_owned())
-        })
-        .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status().as_u16();
     let elapsed = start.elapsed();
     let principal = res

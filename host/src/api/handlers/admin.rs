@@ -143,31 +143,25 @@ pub async fn spend(
         .await
         .map_err(ServiceError::from)?;
     let caps = policy.caps();
-    let mut units: Vec<Value> = Vec::new();
-    let mut names: std::collections::BTreeSet<String> =
-        caps.units().into_iter().map(|u| u.to_string()).collect();
-    names.extend(summary.units.iter().map(|u| u.unit.to_string()));
-    for name in names {
-        let used = summary.units.iter().find(|u| u.unit.to_string() == name);
-        let cap = |m: Option<&crate::governance::Money>| m.map(|m| m.minor_units);
-        let unit = used.map(|u| u.unit.clone()).or_else(|| {
-            caps.units()
-                .into_iter()
-                .find(|u| u.to_string() == name)
-                .cloned()
-        });
-        let Some(unit) = unit else { continue };
-        units.push(json!({
-            "unit": name,
-            "day_reserved": used.map_or(0, |u| u.day_reserved),
-            "day_settled": used.map_or(0, |u| u.day_settled),
-            "month_reserved": used.map_or(0, |u| u.month_reserved),
-            "month_settled": used.map_or(0, |u| u.month_settled),
-            "cap_per_action": cap(caps.per_action(&unit)),
-            "cap_per_day": cap(caps.per_day(&unit)),
-            "cap_per_month": cap(caps.per_month(&unit)),
-        }));
-    }
+    let mut names: std::collections::BTreeSet<&crate::governance::Unit> = caps.units();
+    names.extend(summary.units.iter().map(|u| &u.unit));
+    let cap = |m: Option<&crate::governance::Money>| m.map(|m| m.minor_units);
+    let units: Vec<Value> = names
+        .into_iter()
+        .map(|unit| {
+            let used = summary.units.iter().find(|u| &u.unit == unit);
+            json!({
+                "unit": unit.to_string(),
+                "day_reserved": used.map_or(0, |u| u.day_reserved),
+                "day_settled": used.map_or(0, |u| u.day_settled),
+                "month_reserved": used.map_or(0, |u| u.month_reserved),
+                "month_settled": used.map_or(0, |u| u.month_settled),
+                "cap_per_action": cap(caps.per_action(unit)),
+                "cap_per_day": cap(caps.per_day(unit)),
+                "cap_per_month": cap(caps.per_month(unit)),
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "project": project,
         "day": summary.day,
